@@ -1,0 +1,4 @@
+from .processing_meme import MemeProcessor
+
+
+__all__ = ["MemeProcessor"]

@@ -1,0 +1,59 @@
+"""A saved folder must load anywhere with `trust_remote_code=True`: fresh process, empty HF cache, Hub offline,
+memekit not imported."""
+
+import json
+
+import torch
+from helpers import random_image, run_fresh_python
+
+
+def test_saved_model_and_processor_load_in_a_fresh_process(model_and_processor, tmp_path):
+    model, processor = model_and_processor
+    model_dir = tmp_path / "model"
+    model.save_pretrained(model_dir)
+    processor.save_pretrained(model_dir)
+    assert {"configuration_memeclip.py", "modeling_memeclip.py", "processing_meme.py"} <= {
+        path.name for path in model_dir.iterdir()
+    }
+
+    images = [random_image(seed, size=(52, 38), mode=mode) for seed, mode in enumerate(["RGB", "RGBA", "P"])]
+    for index, image in enumerate(images):
+        image.save(tmp_path / f"meme_{index}.png")
+    texts = ["first meme", None, "None"]
+    inputs = processor(images=images, text=texts)
+    with torch.no_grad():
+        expected = model(**inputs).logits
+    torch.save(dict(inputs), tmp_path / "inputs.pt")
+
+    code = f"""
+import json, sys, torch
+from PIL import Image
+from transformers import AutoModel, AutoProcessor
+folder = {str(model_dir)!r}
+model = AutoModel.from_pretrained(folder, trust_remote_code=True)
+processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
+images = [Image.open({str(tmp_path)!r} + f"/meme_{{i}}.png") for i in range(3)]
+inputs = processor(images=images, text={texts!r})
+saved = torch.load({str(tmp_path / "inputs.pt")!r})
+with torch.no_grad():
+    logits = model(**inputs).logits
+print(json.dumps({{
+    "model": [type(model).__name__, type(model).__module__],
+    "processor": [type(processor).__name__, type(processor).__module__],
+    "memekit_imported": any(name.startswith("memekit") for name in sys.modules),
+    "frozen_clip": not any(p.requires_grad for p in model.clip.parameters()),
+    "same_inputs": all(torch.equal(inputs[k], saved[k]) for k in saved),
+    "logits": logits.tolist(),
+    "predictions": model.predict(images, {texts!r}),
+}}))
+"""
+    result = run_fresh_python(code, cwd=tmp_path, hf_home=tmp_path / "empty_hf_home")
+    assert result["model"][0] == "MemeCLIPForClassification"
+    assert result["model"][1].startswith("transformers_modules.")
+    assert result["processor"][0] == "MemeProcessor"
+    assert result["processor"][1].startswith("transformers_modules.")
+    assert not result["memekit_imported"]
+    assert result["frozen_clip"]
+    assert result["same_inputs"]
+    torch.testing.assert_close(torch.tensor(result["logits"]), expected, rtol=0, atol=0)
+    assert json.dumps(result["predictions"]) == json.dumps(model.predict(images, texts, processor=processor))
