@@ -6,10 +6,12 @@ Two image pipelines are offered:
   composited), a squash resize to the crop size (224x224) with bicubic resampling, then CLIP normalisation.
 - `image_mode="clip"` is CLIP's default: `convert("RGB")`, resize of the shortest edge, centre crop, normalisation.
 
-Text: missing text (`None`, NaN) and the exact string `"None"` become `missing_text` ("null", as the official code
-does for "None"); numbers are turned into strings; HTML entities are unescaped and whitespace collapsed, as OpenAI's
-tokenizer does (its `ftfy` repair step is not applied). Texts are truncated to `max_length` tokens keeping the final
-end-of-text token, so the model pools the same position the official code does.
+Text: missing text (`None`, NaN) and texts equal to one of `missing_markers` (by default the exact string "None", as
+the official MemeCLIP code does) become `missing_text` ("null" for MemeCLIP); numbers are turned into strings. With
+`text_cleaning="openai"` HTML entities are unescaped and whitespace collapsed, as OpenAI's `clip.tokenize` does (its
+`ftfy` repair step is not applied); with `"none"` the text goes to transformers' CLIP tokenizer as it is, as models
+trained with `CLIPProcessor` (CDGLT) saw it. Texts are truncated to `max_length` tokens keeping the final end-of-text
+token, so the model pools the same position the official code does.
 """
 
 import html
@@ -25,6 +27,7 @@ from transformers.image_utils import PILImageResampling, is_pil_image, load_imag
 
 
 IMAGE_MODES = ("memeclip", "clip")
+TEXT_CLEANINGS = ("openai", "none")
 # EXIF orientation tag -> PIL `Image.Transpose` values (FLIP_LEFT_RIGHT=0, FLIP_TOP_BOTTOM=1, ROTATE_90=2,
 # ROTATE_180=3, ROTATE_270=4, TRANSPOSE=5, TRANSVERSE=6), the transposition that makes the image upright.
 _EXIF_ORIENTATION_TAG = 0x0112
@@ -51,7 +54,11 @@ class MemeProcessor(ProcessorMixin):
         max_length (`int`, *optional*, defaults to 77):
             Maximum number of tokens, including start and end tokens (CLIP's context length).
         missing_text (`str`, *optional*, defaults to `"null"`):
-            Text used for missing texts and for the exact string `"None"`.
+            Text used for missing texts.
+        missing_markers (`list[str]`, *optional*, defaults to `["None"]`):
+            Texts that mean "no text" and are replaced by `missing_text` (exact match, before any cleaning).
+        text_cleaning (`str`, *optional*, defaults to `"openai"`):
+            `"openai"` (unescape HTML entities and collapse whitespace, as `clip.tokenize`) or `"none"`.
 
     Example:
 
@@ -71,6 +78,8 @@ class MemeProcessor(ProcessorMixin):
         exif_transpose: bool = False,
         max_length: int = 77,
         missing_text: str = "null",
+        missing_markers: list[str] | tuple[str, ...] = ("None",),
+        text_cleaning: str = "openai",
         **kwargs: Any,
     ):
         if image_mode not in IMAGE_MODES:
@@ -79,10 +88,16 @@ class MemeProcessor(ProcessorMixin):
             raise ValueError(f"`max_length` must be an integer >= 2 (start and end tokens), got {max_length!r}.")
         if not isinstance(missing_text, str):
             raise TypeError(f"`missing_text` must be a string, got {type(missing_text).__name__}.")
+        if isinstance(missing_markers, str) or not all(isinstance(marker, str) for marker in missing_markers):
+            raise TypeError(f"`missing_markers` must be a list of strings, got {missing_markers!r}.")
+        if text_cleaning not in TEXT_CLEANINGS:
+            raise ValueError(f"`text_cleaning` must be one of {TEXT_CLEANINGS}, got {text_cleaning!r}.")
         self.image_mode = image_mode
         self.exif_transpose = bool(exif_transpose)
         self.max_length = max_length
         self.missing_text = missing_text
+        self.missing_markers = list(missing_markers)
+        self.text_cleaning = text_cleaning
         super().__init__(image_processor, tokenizer, **kwargs)
 
     @classmethod
@@ -181,9 +196,10 @@ class MemeProcessor(ProcessorMixin):
         if isinstance(text, bool) or not isinstance(text, (str, int, float)):
             raise TypeError(f"Meme texts must be strings (or None for missing text), got {type(text).__name__}.")
         text = str(text)
-        # The official code replaces exactly "None" (its CSV's marker of a missing text) with "null".
-        if text == "None":
+        if text in self.missing_markers:
             return self.missing_text
+        if self.text_cleaning == "none":
+            return text
         text = html.unescape(html.unescape(text))
         return _WHITESPACE.sub(" ", text).strip()
 

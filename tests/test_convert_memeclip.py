@@ -1,4 +1,5 @@
 import argparse
+import copy
 import json
 
 import pytest
@@ -105,6 +106,17 @@ def test_conversion_from_a_transformers_clip_folder(official, tmp_path):
     model = convert_memeclip(official["checkpoint"], clip_dir, "stance", tmp_path / "out")
     assert_matches_official(model, official)
     assert (tmp_path / "out" / "tokenizer.json").is_file()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::torch.jit.TracerWarning")
+def test_conversion_with_an_openai_torchscript_archive(official, tmp_path):
+    clip = copy.deepcopy(official["clip"])
+    clip.forward = lambda pixels, token_ids: (clip.visual(pixels), clip.encode_text(token_ids))
+    example = (torch.randn(1, 3, 32, 32), torch.randint(0, 514, (1, 77)))
+    archive = tmp_path / "ViT-tiny-jit.pt"
+    torch.jit.save(torch.jit.trace(clip, example, check_trace=False), archive)
+    model = convert_memeclip(official["checkpoint"], archive, "stance", tmp_path / "out", tokenizer=official["tokenizer_dir"])
+    assert_matches_official(model, official)
 
 
 def test_conversion_of_a_head_only_state_dict(official, tmp_path):

@@ -114,6 +114,14 @@ def test_numbers_html_entities_and_whitespace(processor):
     assert ids("CATS") == ids("cats")
 
 
+def test_cleaning_and_missing_markers_can_be_switched_off():
+    plain = tiny_meme_processor(text_cleaning="none", missing_markers=[], missing_text="")
+    assert plain.clean_text("None") == "None"
+    assert plain.clean_text("cats &amp; dogs") == "cats &amp; dogs"
+    assert plain.clean_text(None) == ""
+    assert plain(text=[None])["input_ids"][0].tolist() == plain(text=[""])["input_ids"][0].tolist()
+
+
 def test_long_texts_are_truncated_keeping_the_end_token(processor):
     text = "a long meme caption " * 30
     tokens = processor(text=[text, "short"])
@@ -150,7 +158,7 @@ def test_bad_calls_raise_clear_errors(processor, kwargs, error, fragment):
 
 @pytest.mark.parametrize(
     "kwargs, fragment",
-    [({"image_mode": "stretch"}, "image_mode"), ({"max_length": 1}, "max_length")],
+    [({"image_mode": "stretch"}, "image_mode"), ({"max_length": 1}, "max_length"), ({"text_cleaning": "ftfy"}, "text_cleaning")],
 )
 def test_invalid_processor_settings_are_rejected(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
@@ -158,18 +166,18 @@ def test_invalid_processor_settings_are_rejected(kwargs, fragment):
 
 
 def test_round_trip_through_save_pretrained(tmp_path):
-    processor = tiny_meme_processor(image_mode="clip", exif_transpose=True, max_length=40, missing_text="[none]")
+    processor = tiny_meme_processor(
+        image_mode="clip", exif_transpose=True, max_length=40, missing_text="[none]", missing_markers=["N/A"],
+        text_cleaning="none",
+    )
     processor.save_pretrained(tmp_path)
     reloaded = AutoProcessor.from_pretrained(tmp_path)
     assert isinstance(reloaded, MemeProcessor)
-    assert (reloaded.image_mode, reloaded.exif_transpose, reloaded.max_length, reloaded.missing_text) == (
-        "clip",
-        True,
-        40,
-        "[none]",
-    )
+    settings = ("image_mode", "exif_transpose", "max_length", "missing_text", "missing_markers", "text_cleaning")
+    assert [getattr(reloaded, name) for name in settings] == ["clip", True, 40, "[none]", ["N/A"], "none"]
     images = [random_image(seed, size=(60, 44)) for seed in range(2)]
-    texts = ["first meme", None]
+    texts = ["first meme", None, "N/A"]
+    images.append(random_image(3))
     expected, actual = processor(images=images, text=texts), reloaded(images=images, text=texts)
     assert sorted(actual) == ["attention_mask", "input_ids", "pixel_values"]
     for key in expected:

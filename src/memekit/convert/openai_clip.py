@@ -7,6 +7,7 @@ transposed into `nn.Linear` weights.
 
 import logging
 import re
+import zipfile
 from pathlib import Path
 
 import torch
@@ -32,18 +33,25 @@ def load_openai_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"OpenAI CLIP file not found: {str(path)!r}.")
-    try:
-        state_dict = torch.load(path, map_location="cpu", weights_only=True)
-    except RuntimeError as error:
-        if "TorchScript" not in str(error) and "jit" not in str(error).lower():
-            raise
+    if _is_torchscript_archive(path):
+        # OpenAI's released `.pt` files are TorchScript archives; loading one runs its TorchScript code, as `clip.load`
+        # does.
         state_dict = torch.jit.load(path, map_location="cpu").state_dict()
+    else:
+        state_dict = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state_dict, dict) or "visual.conv1.weight" not in state_dict:
         raise ValueError(
             f"{str(path)!r} is not an OpenAI CLIP ViT state dict (no `visual.conv1.weight`); pass a `.pt` file of "
             "the `clip` package or a transformers CLIP folder / Hub id."
         )
     return {key: value for key, value in state_dict.items() if key not in _NON_WEIGHT_KEYS}
+
+
+def _is_torchscript_archive(path: Path) -> bool:
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(name.endswith("/constants.pkl") for name in archive.namelist())
 
 
 def _count_layers(state_dict: dict[str, torch.Tensor], prefix: str) -> int:
