@@ -1,4 +1,4 @@
-from .processing_meme import MemeProcessor
+from .processing_meme import PRESETS, MemeProcessor
 
 
-__all__ = ["MemeProcessor"]
+__all__ = ["PRESETS", "MemeProcessor"]

@@ -28,6 +28,17 @@ from transformers.image_utils import PILImageResampling, is_pil_image, load_imag
 
 IMAGE_MODES = ("memeclip", "clip")
 TEXT_CLEANINGS = ("openai", "none")
+# The preprocessing each model was trained with. MemeCLIP: OpenAI's `clip` package on squashed images. CDGLT:
+# transformers' `CLIPProcessor` (shortest-edge resize and centre crop, text as it is, missing text as "").
+PRESETS = {
+    "memeclip": {
+        "image_mode": "memeclip",
+        "text_cleaning": "openai",
+        "missing_markers": ["None"],
+        "missing_text": "null",
+    },
+    "cdglt": {"image_mode": "clip", "text_cleaning": "none", "missing_markers": [], "missing_text": ""},
+}
 # EXIF orientation tag -> PIL `Image.Transpose` values (FLIP_LEFT_RIGHT=0, FLIP_TOP_BOTTOM=1, ROTATE_90=2,
 # ROTATE_180=3, ROTATE_270=4, TRANSPOSE=5, TRANSVERSE=6), the transposition that makes the image upright.
 _EXIF_ORIENTATION_TAG = 0x0112
@@ -101,11 +112,22 @@ class MemeProcessor(ProcessorMixin):
         super().__init__(image_processor, tokenizer, **kwargs)
 
     @classmethod
-    def from_clip(cls, clip_name_or_path: str | os.PathLike, **kwargs: Any) -> "MemeProcessor":
-        """Build the processor from the tokenizer and image-processor files of a CLIP checkpoint (Hub id or folder)."""
+    def from_clip(
+        cls, clip_name_or_path: str | os.PathLike, preset: str = "memeclip", **kwargs: Any
+    ) -> "MemeProcessor":
+        """
+        Build the processor from the tokenizer and image-processor files of a CLIP checkpoint (Hub id or folder).
+
+        Args:
+            clip_name_or_path: Hub id or folder of the CLIP, e.g. `"openai/clip-vit-large-patch14"`.
+            preset: the preprocessing of the model to feed, `"memeclip"` or `"cdglt"` (see `PRESETS`).
+            kwargs: settings that override the preset's.
+        """
+        if preset not in PRESETS:
+            raise ValueError(f"`preset` must be one of {sorted(PRESETS)}, got {preset!r}.")
         image_processor = CLIPImageProcessorPil.from_pretrained(clip_name_or_path)
         tokenizer = CLIPTokenizer.from_pretrained(clip_name_or_path)
-        return cls(image_processor=image_processor, tokenizer=tokenizer, **kwargs)
+        return cls(image_processor=image_processor, tokenizer=tokenizer, **{**PRESETS[preset], **kwargs})
 
     @property
     def model_input_names(self) -> list[str]:
@@ -132,7 +154,9 @@ class MemeProcessor(ProcessorMixin):
             are given).
         """
         if kwargs:
-            raise TypeError(f"Unexpected keyword arguments {sorted(kwargs)}; `MemeProcessor` takes images and text only.")
+            raise TypeError(
+                f"Unexpected keyword arguments {sorted(kwargs)}; `MemeProcessor` takes images and text only."
+            )
         if images is None and text is None:
             raise ValueError("Pass `images`, `text` or both.")
         data = {}
@@ -204,4 +228,4 @@ class MemeProcessor(ProcessorMixin):
         return _WHITESPACE.sub(" ", text).strip()
 
 
-__all__ = ["MemeProcessor"]
+__all__ = ["PRESETS", "MemeProcessor"]

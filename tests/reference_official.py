@@ -26,7 +26,9 @@ class Block(nn.Module):
         self.attn = nn.MultiheadAttention(width, width // 64, batch_first=True)
         self.ln_1 = nn.LayerNorm(width)
         self.mlp = nn.Sequential(
-            OrderedDict([("c_fc", nn.Linear(width, 4 * width)), ("gelu", QuickGELU()), ("c_proj", nn.Linear(4 * width, width))])
+            OrderedDict(
+                [("c_fc", nn.Linear(width, 4 * width)), ("gelu", QuickGELU()), ("c_proj", nn.Linear(4 * width, width))]
+            )
         )
         self.ln_2 = nn.LayerNorm(width)
 
@@ -163,3 +165,51 @@ def official_token_ids(tokenizer, texts: list[str], context_length: int = 77) ->
             ids[-1] = tokenizer.eos_token_id
         rows.append(ids + [0] * (context_length - len(ids)))
     return torch.tensor(rows)
+
+
+def random_official_cdglt(
+    gpt2, feature_dim: int, num_labels: int, concept_drift: bool = True, prompt_length: int = 10
+):
+    """A state dict in the official CDGLT (`Meteor`) layout: `gpt2_model.*` plus the heads, random values."""
+    generator = torch.Generator().manual_seed(2)
+    hidden = gpt2.config.n_embd
+    num_features = 3 if concept_drift else 2
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=generator) * shape[-1] ** -0.5
+
+    state_dict = {f"gpt2_model.{key}": value.clone() for key, value in gpt2.state_dict().items()}
+    state_dict.update(
+        {
+            "adapter.0.weight": rand(feature_dim, num_features * feature_dim),
+            "adapter.0.bias": rand(feature_dim),
+            "feature_projection.weight": rand(hidden, feature_dim),
+            "feature_projection.bias": rand(hidden),
+            "prompt_embedding": rand(prompt_length, hidden),
+            "scale": torch.tensor(0.7),
+            "classifier.weight": rand(num_labels, hidden),
+            "classifier.bias": rand(num_labels),
+        }
+    )
+    return state_dict
+
+
+@torch.no_grad()
+def official_cdglt_logits(state_dict, gpt2, image: torch.Tensor, text: torch.Tensor, alpha: float = 0.8):
+    """The official CDGLT forward in eval mode, from its state dict and its GPT-2 (already holding `gpt2_model.*`)."""
+    concept_drift = state_dict["adapter.0.weight"].shape[1] == 3 * image.shape[-1]
+    if concept_drift:
+        i = image / image.norm(dim=-1, keepdim=True)
+        t = text / text.norm(dim=-1, keepdim=True)
+        omega = torch.acos(F.cosine_similarity(i, t, dim=-1)).unsqueeze(-1) + 1e-6
+        drift = (torch.sin((1 - alpha) * omega) * i + torch.sin(alpha * omega) * t) / torch.sin(omega)
+        features = torch.cat([image, drift, text], dim=-1)
+    else:
+        features = torch.cat([image, text], dim=-1)
+    hidden = F.gelu(F.linear(features, state_dict["adapter.0.weight"], state_dict["adapter.0.bias"]))
+    fused = F.linear(hidden, state_dict["feature_projection.weight"], state_dict["feature_projection.bias"])
+    prompt = state_dict["prompt_embedding"].expand(image.shape[0], -1, -1)
+    states = gpt2(inputs_embeds=torch.cat([prompt, fused[:, None]], dim=1)).last_hidden_state
+    gate = torch.sigmoid(state_dict["scale"])
+    pooled = gate * states[:, -1] + (1 - gate) * states[:, -2]
+    return F.linear(pooled, state_dict["classifier.weight"], state_dict["classifier.bias"])

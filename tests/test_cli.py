@@ -44,7 +44,9 @@ def test_predict_from_a_jsonl_file_matches_the_python_api(saved_model, capsys):
 
     assert main(["predict", str(model_dir), "--input", str(memes / "memes.jsonl"), "--json"]) == 0
     records = json.loads(capsys.readouterr().out)
-    expected = model.predict([str(memes / f"{i}.png") for i in range(3)], ["first", None, "third"], processor=processor)
+    expected = model.predict(
+        [str(memes / f"{i}.png") for i in range(3)], ["first", None, "third"], processor=processor
+    )
     assert [r["label"] for r in records] == [e["label"] for e in expected]
     assert [r["score"] for r in records] == pytest.approx([e["score"] for e in expected], abs=1e-6)
 
@@ -59,7 +61,9 @@ def test_predict_from_a_csv_keeps_the_text_none(saved_model, capsys):
 
 def test_predict_from_arguments_prints_a_table(saved_model, capsys):
     model_dir, memes, _, _ = saved_model
-    code = main(["predict", str(model_dir), "--images", str(memes / "0.png"), str(memes / "1.png"), "--texts", "a", "b"])
+    code = main(
+        ["predict", str(model_dir), "--images", str(memes / "0.png"), str(memes / "1.png"), "--texts", "a", "b"]
+    )
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split() == ["image", "text", "label", "score"]

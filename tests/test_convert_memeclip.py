@@ -44,8 +44,16 @@ def official(tmp_path_factory):
     torch.save(openai_state, openai_file)
     tokenizer_dir = root / "tokenizer"
     tiny_clip_tokenizer().save_pretrained(tokenizer_dir)
-    return {"root": root, "clip": clip, "head": head, "checkpoint": checkpoint, "openai_file": openai_file,
-            "tokenizer_dir": tokenizer_dir, "openai_state": openai_state, "state_dict": state_dict}
+    return {
+        "root": root,
+        "clip": clip,
+        "head": head,
+        "checkpoint": checkpoint,
+        "openai_file": openai_file,
+        "tokenizer_dir": tokenizer_dir,
+        "openai_state": openai_state,
+        "state_dict": state_dict,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -115,14 +123,18 @@ def test_conversion_with_an_openai_torchscript_archive(official, tmp_path):
     example = (torch.randn(1, 3, 32, 32), torch.randint(0, 514, (1, 77)))
     archive = tmp_path / "ViT-tiny-jit.pt"
     torch.jit.save(torch.jit.trace(clip, example, check_trace=False), archive)
-    model = convert_memeclip(official["checkpoint"], archive, "stance", tmp_path / "out", tokenizer=official["tokenizer_dir"])
+    model = convert_memeclip(
+        official["checkpoint"], archive, "stance", tmp_path / "out", tokenizer=official["tokenizer_dir"]
+    )
     assert_matches_official(model, official)
 
 
 def test_conversion_of_a_head_only_state_dict(official, tmp_path):
     bare = tmp_path / "head.pt"
     torch.save(official["head"], bare)
-    model = convert_memeclip(bare, official["openai_file"], "stance", tmp_path / "out", tokenizer=official["tokenizer_dir"])
+    model = convert_memeclip(
+        bare, official["openai_file"], "stance", tmp_path / "out", tokenizer=official["tokenizer_dir"]
+    )
     assert_matches_official(model, official)
 
 
@@ -151,8 +163,20 @@ print(json.dumps({{"class": type(model).__name__, "module": type(model).__module
 def test_convert_command_line(official, tmp_path, capsys):
     output = tmp_path / "cli"
     code = cli_main(
-        ["convert", "memeclip", "--checkpoint", str(official["checkpoint"]), "--clip", str(official["openai_file"]),
-         "--tokenizer", str(official["tokenizer_dir"]), "--task", "stance", "--output", str(output)]
+        [
+            "convert",
+            "memeclip",
+            "--checkpoint",
+            str(official["checkpoint"]),
+            "--clip",
+            str(official["openai_file"]),
+            "--tokenizer",
+            str(official["tokenizer_dir"]),
+            "--task",
+            "stance",
+            "--output",
+            str(output),
+        ]
     )
     assert code == 0
     assert "stance" in capsys.readouterr().out
@@ -163,7 +187,9 @@ def test_convert_command_line(official, tmp_path, capsys):
 
 def test_wrong_task_is_rejected(official, tmp_path):
     with pytest.raises(ValueError, match="3 classes but task 'hate' has 2"):
-        convert_memeclip(official["checkpoint"], official["openai_file"], "hate", tmp_path, tokenizer=official["tokenizer_dir"])
+        convert_memeclip(
+            official["checkpoint"], official["openai_file"], "hate", tmp_path, tokenizer=official["tokenizer_dir"]
+        )
     with pytest.raises(ValueError, match="task"):
         convert_memeclip(official["checkpoint"], official["openai_file"], "sarcasm", tmp_path)
 
@@ -173,7 +199,9 @@ def test_a_clip_of_another_size_is_rejected(official, tmp_path):
     other = tmp_path / "other.pt"
     torch.save(OpenAICLIP(width=128).state_dict(), other)
     with pytest.raises(ValueError, match="does not fit the CLIP"):
-        convert_memeclip(official["checkpoint"], other, "stance", tmp_path / "out", tokenizer=official["tokenizer_dir"])
+        convert_memeclip(
+            official["checkpoint"], other, "stance", tmp_path / "out", tokenizer=official["tokenizer_dir"]
+        )
 
 
 def test_bad_checkpoint_files(official, tmp_path):
@@ -189,9 +217,15 @@ def test_pickled_objects_need_unsafe_pickle(official, tmp_path):
     lightning = tmp_path / "lightning.ckpt"
     torch.save({"state_dict": official["state_dict"], "hyper_parameters": argparse.Namespace(lr=1e-4)}, lightning)
     with pytest.raises(ValueError, match="unsafe-pickle"):
-        convert_memeclip(lightning, official["openai_file"], "stance", tmp_path / "out", tokenizer=official["tokenizer_dir"])
+        convert_memeclip(
+            lightning, official["openai_file"], "stance", tmp_path / "out", tokenizer=official["tokenizer_dir"]
+        )
     model = convert_memeclip(
-        lightning, official["openai_file"], "stance", tmp_path / "out", tokenizer=official["tokenizer_dir"],
+        lightning,
+        official["openai_file"],
+        "stance",
+        tmp_path / "out",
+        tokenizer=official["tokenizer_dir"],
         unsafe_pickle=True,
     )
     assert_matches_official(model, official)

@@ -158,7 +158,11 @@ def test_bad_calls_raise_clear_errors(processor, kwargs, error, fragment):
 
 @pytest.mark.parametrize(
     "kwargs, fragment",
-    [({"image_mode": "stretch"}, "image_mode"), ({"max_length": 1}, "max_length"), ({"text_cleaning": "ftfy"}, "text_cleaning")],
+    [
+        ({"image_mode": "stretch"}, "image_mode"),
+        ({"max_length": 1}, "max_length"),
+        ({"text_cleaning": "ftfy"}, "text_cleaning"),
+    ],
 )
 def test_invalid_processor_settings_are_rejected(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
@@ -167,7 +171,11 @@ def test_invalid_processor_settings_are_rejected(kwargs, fragment):
 
 def test_round_trip_through_save_pretrained(tmp_path):
     processor = tiny_meme_processor(
-        image_mode="clip", exif_transpose=True, max_length=40, missing_text="[none]", missing_markers=["N/A"],
+        image_mode="clip",
+        exif_transpose=True,
+        max_length=40,
+        missing_text="[none]",
+        missing_markers=["N/A"],
         text_cleaning="none",
     )
     processor.save_pretrained(tmp_path)

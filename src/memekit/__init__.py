@@ -2,6 +2,7 @@
 
 from transformers import AutoConfig, AutoModel, AutoProcessor
 
+from memekit.modeling.cdglt import CDGLTConfig, CDGLTForClassification, CDGLTOutput
 from memekit.modeling.memeclip import MemeCLIPConfig, MemeCLIPForClassification, MemeCLIPOutput
 from memekit.processing import MemeProcessor
 
@@ -9,14 +10,23 @@ from memekit.processing import MemeProcessor
 __version__ = "0.1.0.dev0"
 
 # Installed-package path: the Auto classes know memekit's model types without `trust_remote_code`.
-AutoConfig.register(MemeCLIPConfig.model_type, MemeCLIPConfig, exist_ok=True)
-AutoModel.register(MemeCLIPConfig, MemeCLIPForClassification, exist_ok=True)
-AutoProcessor.register(MemeCLIPConfig, MemeProcessor, exist_ok=True)
-
-# Hub path: `save_pretrained` copies the bundle files and writes `auto_map`, so a saved folder loads anywhere with
-# `trust_remote_code=True`. A classification checkpoint is what `AutoModel` returns.
-MemeCLIPConfig.register_for_auto_class()
-MemeCLIPForClassification.register_for_auto_class("AutoModel")
+# Hub path: `register_for_auto_class` makes `save_pretrained` copy the bundle files and write `auto_map`, so a saved
+# folder loads anywhere with `trust_remote_code=True`; `AutoModel` returns the classification model.
+for _config, _model in [(MemeCLIPConfig, MemeCLIPForClassification), (CDGLTConfig, CDGLTForClassification)]:
+    AutoConfig.register(_config.model_type, _config, exist_ok=True)
+    AutoModel.register(_config, _model, exist_ok=True)
+    AutoProcessor.register(_config, MemeProcessor, exist_ok=True)
+    _config.register_for_auto_class()
+    _model.register_for_auto_class("AutoModel")
 MemeProcessor.register_for_auto_class("AutoProcessor")
 
-__all__ = ["MemeCLIPConfig", "MemeCLIPForClassification", "MemeCLIPOutput", "MemeProcessor", "__version__"]
+__all__ = [
+    "CDGLTConfig",
+    "CDGLTForClassification",
+    "CDGLTOutput",
+    "MemeCLIPConfig",
+    "MemeCLIPForClassification",
+    "MemeCLIPOutput",
+    "MemeProcessor",
+    "__version__",
+]

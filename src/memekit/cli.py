@@ -1,4 +1,4 @@
-"""The `memekit` command: `demo`, `predict` and `convert`."""
+"""The `memekit` command: `demo`, `predict` and `convert` (MemeCLIP and CDGLT official checkpoints)."""
 
 import argparse
 import csv
@@ -13,7 +13,7 @@ logger = logging.getLogger("memekit")
 
 
 def _read_memes_file(path: Path) -> tuple[list[str], list[str | None]]:
-    """Image paths (relative to the file's folder) and texts from a JSONL or CSV file with `image` and `text` columns."""
+    """Image paths (relative to the file's folder) and texts of a JSONL or CSV file with `image` and `text` columns."""
     if not path.is_file():
         raise FileNotFoundError(f"`--input` file not found: {str(path)!r}.")
     if path.suffix == ".jsonl":
@@ -47,7 +47,9 @@ def _print_table(images: list[str], texts: list[str | None], predictions: list[d
 
 
 def _predictions_json(images: list[str], texts: list[str | None], predictions: list[dict[str, Any]]) -> str:
-    records = [{"image": image, "text": text, **prediction} for image, text, prediction in zip(images, texts, predictions)]
+    records = [
+        {"image": image, "text": text, **prediction} for image, text, prediction in zip(images, texts, predictions)
+    ]
     return json.dumps(records, indent=2, ensure_ascii=False)
 
 
@@ -73,8 +75,9 @@ def run_demo(args: argparse.Namespace) -> None:
 
 
 def run_predict(args: argparse.Namespace) -> None:
-    import memekit  # noqa: F401  (registers memekit's model types with the Auto classes)
     from transformers import AutoModel, AutoProcessor
+
+    import memekit  # noqa: F401  (registers memekit's model types with the Auto classes)
 
     if args.input is not None:
         if args.images or args.texts:
@@ -83,7 +86,9 @@ def run_predict(args: argparse.Namespace) -> None:
     else:
         images, texts = args.images or [], args.texts or []
         if not images:
-            raise ValueError("Nothing to predict: pass `--images PATH ...` with `--texts TEXT ...`, or `--input FILE`.")
+            raise ValueError(
+                "Nothing to predict: pass `--images PATH ...` with `--texts TEXT ...`, or `--input FILE`."
+            )
         if len(images) != len(texts):
             raise ValueError(f"Got {len(images)} images but {len(texts)} texts; pass one `--texts` entry per image.")
     model = AutoModel.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
@@ -98,20 +103,27 @@ def run_predict(args: argparse.Namespace) -> None:
 
 
 def run_convert(args: argparse.Namespace) -> None:
-    from memekit.convert.memeclip import convert_memeclip
+    common = {
+        "checkpoint": args.checkpoint,
+        "clip": args.clip,
+        "task": args.task,
+        "output": args.output,
+        "tokenizer": args.tokenizer,
+        "unsafe_pickle": args.unsafe_pickle,
+    }
+    if args.model == "memeclip":
+        from memekit.convert.memeclip import convert_memeclip
 
-    convert_memeclip(
-        checkpoint=args.checkpoint,
-        clip=args.clip,
-        task=args.task,
-        output=args.output,
-        tokenizer=args.tokenizer,
-        unsafe_pickle=args.unsafe_pickle,
-    )
-    print(f"Converted MemeCLIP ({args.task}) written to {args.output}")
+        convert_memeclip(**common)
+    else:
+        from memekit.convert.cdglt import convert_cdglt
+
+        convert_cdglt(gpt2=args.gpt2, **common)
+    print(f"Converted {args.model} ({args.task}) written to {args.output}")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from memekit.convert.cdglt import CDGLT_TASK_LABELS
     from memekit.convert.memeclip import MEMECLIP_TASK_LABELS
 
     parser = argparse.ArgumentParser(prog="memekit", description=__doc__)
@@ -139,23 +151,27 @@ def build_parser() -> argparse.ArgumentParser:
     convert = commands.add_parser("convert", help="Convert an official checkpoint into a memekit model folder.")
     models = convert.add_subparsers(dest="model", required=True)
     memeclip = models.add_parser("memeclip", help="Official MemeCLIP Lightning checkpoint or state dict.")
-    memeclip.add_argument("--checkpoint", required=True, help="The official .ckpt (or a bare state dict).")
-    memeclip.add_argument(
-        "--clip",
-        required=True,
-        help="CLIP the checkpoint was trained on: Hub id or folder (transformers), or an OpenAI-format .pt file.",
-    )
     memeclip.add_argument("--task", required=True, choices=sorted(MEMECLIP_TASK_LABELS))
-    memeclip.add_argument("--output", required=True, help="Folder to write.")
-    memeclip.add_argument(
-        "--tokenizer", help="Hub id or folder of the CLIP tokenizer (defaults to --clip, or ViT-L/14's for a .pt)."
-    )
-    memeclip.add_argument(
-        "--unsafe-pickle",
-        action="store_true",
-        help="Allow non-tensor objects in the checkpoint (runs pickled code: trusted files only).",
-    )
-    memeclip.set_defaults(run=run_convert)
+    cdglt = models.add_parser("cdglt", help="Official CDGLT state dict.")
+    cdglt.add_argument("--task", required=True, choices=sorted(CDGLT_TASK_LABELS))
+    cdglt.add_argument("--gpt2", required=True, help="GPT-2 it was built on: Hub id or folder (gives its config).")
+    for subparser in (memeclip, cdglt):
+        subparser.add_argument("--checkpoint", required=True, help="The official checkpoint file.")
+        subparser.add_argument(
+            "--clip",
+            required=True,
+            help="CLIP the model was trained on: Hub id or folder (transformers), or an OpenAI-format .pt file.",
+        )
+        subparser.add_argument("--output", required=True, help="Folder to write.")
+        subparser.add_argument(
+            "--tokenizer", help="Hub id or folder of the CLIP tokenizer (defaults to --clip, or ViT-L/14's for a .pt)."
+        )
+        subparser.add_argument(
+            "--unsafe-pickle",
+            action="store_true",
+            help="Allow non-tensor objects in the checkpoint (runs pickled code: trusted files only).",
+        )
+        subparser.set_defaults(run=run_convert)
     return parser
 
 

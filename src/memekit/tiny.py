@@ -5,11 +5,13 @@ converting) on a laptop without Hub access. Nothing built here has learned anyth
 """
 
 import torch
-from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPTokenizer
+from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPTokenizer, GPT2Config
 
+from memekit.modeling.cdglt.configuration_cdglt import CDGLTConfig
+from memekit.modeling.cdglt.modeling_cdglt import CDGLTForClassification
 from memekit.modeling.memeclip.configuration_memeclip import MemeCLIPConfig
 from memekit.modeling.memeclip.modeling_memeclip import MemeCLIPForClassification
-from memekit.processing.processing_meme import MemeProcessor
+from memekit.processing.processing_meme import PRESETS, MemeProcessor
 
 
 START_TOKEN = "<|startoftext|>"
@@ -74,7 +76,15 @@ def tiny_clip_config(vocab_size: int = 514, **overrides) -> CLIPConfig:
     }
     text_config.update(overrides.pop("text_config", {}))
     vision_config.update(overrides.pop("vision_config", {}))
-    return CLIPConfig(text_config=text_config, vision_config=vision_config, projection_dim=24, **overrides)
+    overrides.setdefault("projection_dim", 24)
+    return CLIPConfig(text_config=text_config, vision_config=vision_config, **overrides)
+
+
+def tiny_gpt2_config(**overrides) -> GPT2Config:
+    """A GPT-2 with 32-wide embeddings, 2 layers and 32 positions."""
+    settings = {"n_embd": 32, "n_layer": 2, "n_head": 2, "n_positions": 32, "vocab_size": 100}
+    settings.update(overrides)
+    return GPT2Config(bos_token_id=0, eos_token_id=0, **settings)
 
 
 def tiny_image_processor(image_size: int = 32) -> CLIPImageProcessorPil:
@@ -83,8 +93,10 @@ def tiny_image_processor(image_size: int = 32) -> CLIPImageProcessorPil:
     )
 
 
-def tiny_meme_processor(**kwargs) -> MemeProcessor:
-    return MemeProcessor(image_processor=tiny_image_processor(), tokenizer=tiny_clip_tokenizer(), **kwargs)
+def tiny_meme_processor(preset: str = "memeclip", **kwargs) -> MemeProcessor:
+    """A processor over the tiny tokenizer and 32-pixel images, with a model's preset (`PRESETS`) and overrides."""
+    settings = {**PRESETS[preset], **kwargs}
+    return MemeProcessor(image_processor=tiny_image_processor(), tokenizer=tiny_clip_tokenizer(), **settings)
 
 
 def tiny_memeclip(
@@ -106,3 +118,18 @@ def tiny_memeclip(
         model = MemeCLIPForClassification(config)
     model.initialize_classifier_from_text(processor.tokenizer)
     return model.eval(), processor
+
+
+def tiny_cdglt(labels: list[str], seed: int = 0, **config_kwargs) -> tuple[CDGLTForClassification, MemeProcessor]:
+    """A tiny random CDGLT (tiny CLIP, tiny GPT-2) and its processor. The same `seed` gives the same weights."""
+    config = CDGLTConfig(
+        clip_config=tiny_clip_config(),
+        gpt2_config=tiny_gpt2_config(),
+        id2label=dict(enumerate(labels)),
+        label2id={label: index for index, label in enumerate(labels)},
+        **config_kwargs,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = CDGLTForClassification(config)
+    return model.eval(), tiny_meme_processor(preset="cdglt")

@@ -7,16 +7,14 @@ tower under `text_encoder.*` (ignored), and the head: `image_map.proj.*`, `text_
 """
 
 import logging
-import pickle
 import re
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer, CLIPImageProcessorPil
 
+from memekit.convert.common import build_processor, load_official_state_dict
 from memekit.convert.openai_clip import load_clip, openai_to_hf_state_dict
 from memekit.modeling.memeclip import MemeCLIPConfig, MemeCLIPForClassification
-from memekit.processing import MemeProcessor
 
 
 logger = logging.getLogger(__name__)
@@ -29,32 +27,6 @@ MEMECLIP_TASK_LABELS = {
     "humour": ["No Humour", "Humour"],
 }
 _HEAD_PREFIXES = ("image_map.", "text_map.", "img_adapter.", "text_adapter.", "pre_output.", "classifier.")
-DEFAULT_TOKENIZER = "openai/clip-vit-large-patch14"
-
-
-def load_official_state_dict(checkpoint: str | Path, unsafe_pickle: bool = False) -> dict[str, torch.Tensor]:
-    """Tensors of an official MemeCLIP checkpoint: a Lightning checkpoint (`state_dict` inside) or a bare state dict.
-
-    Lightning checkpoints may pickle objects besides tensors (e.g. a yacs config); those need `unsafe_pickle=True`,
-    which runs arbitrary pickled code: only use it on files you trust.
-    """
-    path = Path(checkpoint)
-    if not path.is_file():
-        raise FileNotFoundError(f"`checkpoint` file not found: {str(path)!r}.")
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=not unsafe_pickle)
-    except pickle.UnpicklingError as error:
-        raise ValueError(
-            f"{str(path)!r} holds pickled objects besides tensors ({error}). If you trust the file, convert with "
-            "`--unsafe-pickle` (needs the packages those objects come from, e.g. yacs)."
-        ) from error
-    state_dict = loaded.get("state_dict", loaded) if isinstance(loaded, dict) else None
-    if not isinstance(state_dict, dict) or "classifier.weight" not in state_dict:
-        raise ValueError(
-            f"{str(path)!r} is not an official MemeCLIP checkpoint: expected a state dict (or a Lightning checkpoint "
-            "with `state_dict`) holding `classifier.weight`, `image_map.proj.0.weight`, ..."
-        )
-    return state_dict
 
 
 def _head_hyperparameters(head: dict[str, torch.Tensor]) -> dict[str, int]:
@@ -95,8 +67,12 @@ def convert_memeclip(
     if task not in MEMECLIP_TASK_LABELS:
         raise ValueError(f"`task` must be one of {sorted(MEMECLIP_TASK_LABELS)}, got {task!r}.")
     labels = MEMECLIP_TASK_LABELS[task]
-    official = load_official_state_dict(checkpoint, unsafe_pickle=unsafe_pickle)
+    official = load_official_state_dict(checkpoint, "classifier.weight", "MemeCLIP", unsafe_pickle=unsafe_pickle)
     head = {key: value.float() for key, value in official.items() if key.startswith(_HEAD_PREFIXES)}
+    if "image_map.proj.0.weight" not in head:
+        raise ValueError(
+            f"{str(checkpoint)!r} is not an official MemeCLIP checkpoint: it has no `image_map.proj.0.weight`."
+        )
     if head["classifier.weight"].shape[0] != len(labels):
         raise ValueError(
             f"The checkpoint's classifier has {head['classifier.weight'].shape[0]} classes but task {task!r} has "
@@ -105,7 +81,9 @@ def convert_memeclip(
 
     clip_model = load_clip(clip)
     clip_state = clip_model.state_dict()
-    openai_keys = {key[len("clip_model.") :]: value for key, value in official.items() if key.startswith("clip_model.")}
+    openai_keys = {
+        key[len("clip_model.") :]: value for key, value in official.items() if key.startswith("clip_model.")
+    }
     if openai_keys:
         from_checkpoint = openai_to_hf_state_dict(openai_keys)
         for key, value in from_checkpoint.items():
@@ -118,7 +96,9 @@ def convert_memeclip(
         clip_state.update(from_checkpoint)
         logger.info(
             "Took %d CLIP tensors from the checkpoint and %d from %s (visual projection included).",
-            len(from_checkpoint), len(clip_state) - len(from_checkpoint), clip,
+            len(from_checkpoint),
+            len(clip_state) - len(from_checkpoint),
+            clip,
         )
 
     config = MemeCLIPConfig(
@@ -135,27 +115,9 @@ def convert_memeclip(
         raise ValueError(f"Head weights do not fit: missing {missing_head}, unexpected {unexpected}.")
     model.eval()
 
-    processor = _build_processor(clip, tokenizer, config)
+    processor = build_processor(clip, tokenizer, config.clip_config, preset="memeclip")
     output = Path(output)
     model.save_pretrained(output)
     processor.save_pretrained(output)
     logger.info("Wrote the converted MemeCLIP (%s) to %s", task, output)
     return model
-
-
-def _build_processor(clip: str | Path, tokenizer: str | Path | None, config: MemeCLIPConfig) -> MemeProcessor:
-    source = tokenizer if tokenizer is not None else (DEFAULT_TOKENIZER if Path(clip).is_file() else clip)
-    image_size = config.clip_config.vision_config.image_size
-    try:
-        image_processor = CLIPImageProcessorPil.from_pretrained(source)
-    except OSError:
-        # OpenAI `.pt` files and tokenizer-only folders carry no image-processor file: use CLIP's standard one.
-        image_processor = CLIPImageProcessorPil(
-            size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
-        )
-    return MemeProcessor(
-        image_processor=image_processor,
-        tokenizer=AutoTokenizer.from_pretrained(source),
-        image_mode="memeclip",
-        max_length=config.clip_config.text_config.max_position_embeddings,
-    )

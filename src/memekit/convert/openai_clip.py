@@ -151,7 +151,9 @@ def clip_from_openai(state_dict: dict[str, torch.Tensor]) -> CLIPModel:
     missing, unexpected = model.load_state_dict(openai_to_hf_state_dict(state_dict), strict=False)
     missing = [key for key in missing if not key.endswith("position_ids")]
     if missing or unexpected:
-        raise ValueError(f"OpenAI -> transformers CLIP conversion mismatch: missing {missing}, unexpected {unexpected}.")
+        raise ValueError(
+            f"OpenAI -> transformers CLIP conversion mismatch: missing {missing}, unexpected {unexpected}."
+        )
     return model.eval()
 
 
