@@ -1,4 +1,4 @@
-"""The `memekit` command: `demo`, `predict` and `convert` (MemeCLIP and CDGLT official checkpoints)."""
+"""The `memekit` command: `demo`, `predict`, `data` (prepare, list benchmarks) and `convert` (official checkpoints)."""
 
 import argparse
 import csv
@@ -122,9 +122,39 @@ def run_convert(args: argparse.Namespace) -> None:
     print(f"Converted {args.model} ({args.task}) written to {args.output}")
 
 
+def run_data_prepare(args: argparse.Namespace) -> None:
+    from memekit.data import prepare_benchmark
+
+    output = prepare_benchmark(
+        args.name,
+        args.source,
+        args.output,
+        skip_bad=args.skip_bad,
+        overwrite=args.overwrite,
+        seed=args.seed,
+    )
+    print(
+        f"Prepared {args.name} in {output}; load it with memekit.data.load_benchmark({args.name!r}, {str(output)!r})"
+    )
+
+
+def run_data_list(args: argparse.Namespace) -> None:
+    from memekit.dataset_scripts import BENCHMARKS
+
+    rows = [("name", "tasks (classes)", "reported")]
+    for name, benchmark in sorted(BENCHMARKS.items()):
+        tasks = ", ".join(f"{task.name} ({task.num_labels})" for task in benchmark.tasks)
+        reported = "; ".join(sorted({f"{', '.join(t.metrics)} on {t.report_split}" for t in benchmark.tasks}))
+        rows.append((name, tasks, reported))
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
 def build_parser() -> argparse.ArgumentParser:
     from memekit.convert.cdglt import CDGLT_TASK_LABELS
     from memekit.convert.memeclip import MEMECLIP_TASK_LABELS
+    from memekit.dataset_scripts import BENCHMARKS
 
     parser = argparse.ArgumentParser(prog="memekit", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="Log progress (INFO level).")
@@ -147,6 +177,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="Run the model code stored in MODEL instead of the installed memekit's (needed for non-memekit models).",
     )
     predict.set_defaults(run=run_predict)
+
+    data = commands.add_parser("data", help="Benchmarks as datasets: prepare a release, list the benchmarks.")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    prepare = data_commands.add_parser("prepare", help="Convert an official release into a Hub-ready dataset folder.")
+    prepare.add_argument("name", choices=sorted(BENCHMARKS), help="The benchmark.")
+    prepare.add_argument("--source", required=True, help="Folder holding the release as distributed.")
+    prepare.add_argument("--output", required=True, help="Folder to write (Parquet shards and a dataset card).")
+    prepare.add_argument("--skip-bad", action="store_true", help="Drop rows that cannot be converted (counted).")
+    prepare.add_argument("--overwrite", action="store_true", help="Replace an existing output folder.")
+    prepare.add_argument("--seed", type=int, default=0, help="Seed of the split where no official one exists (MVSA).")
+    prepare.set_defaults(run=run_data_prepare)
+    data_commands.add_parser("list", help="The benchmarks and their tasks.").set_defaults(run=run_data_list)
 
     convert = commands.add_parser("convert", help="Convert an official checkpoint into a memekit model folder.")
     models = convert.add_subparsers(dest="model", required=True)

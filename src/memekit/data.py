@@ -1,0 +1,305 @@
+"""Benchmarks as `datasets`: convert an official release into a Hub-ready Parquet folder, and load it back.
+
+`prepare_benchmark("pridemm", source, output)` reads the release with the benchmark's converter in `dataset_scripts/`,
+checks every row (image decodes, label known, id unique, split known), and writes `output/` as Parquet shards per split
+plus a `README.md` dataset card whose YAML declares the configs, features and split sizes. `load_benchmark` (or plain
+`datasets.load_dataset(output)`) loads it offline; `output` can be pushed to a (private) Hub dataset repository as is.
+"""
+
+import logging
+import math
+import shutil
+import tempfile
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import datasets
+from huggingface_hub import DatasetCard, DatasetCardData
+from PIL import Image
+
+from memekit.dataset_scripts import BENCHMARKS
+from memekit.dataset_scripts.common import Benchmark, Example, Problem, ReadOptions, ReadResult
+
+
+logger = logging.getLogger(__name__)
+
+MAX_SHARD_BYTES = 500 * 1024 * 1024
+_SHOWN_PROBLEMS = 20
+
+
+class BadInputError(ValueError):
+    """Rows of a release that cannot be converted as they are (the message names them and counts them)."""
+
+
+def get_benchmark(name: str) -> Benchmark:
+    if name not in BENCHMARKS:
+        raise ValueError(f"Unknown benchmark {name!r}; choose one of {sorted(BENCHMARKS)}.")
+    return BENCHMARKS[name]
+
+
+def features_of(benchmark: Benchmark) -> datasets.Features:
+    features = {"id": datasets.Value("string"), "image": datasets.Image(), "text": datasets.Value("string")}
+    for task in benchmark.tasks:
+        features[task.name] = datasets.ClassLabel(names=list(task.class_names))
+    return datasets.Features(features)
+
+
+def prepare_benchmark(
+    name: str,
+    source: str | Path,
+    output: str | Path,
+    skip_bad: bool = False,
+    overwrite: bool = False,
+    seed: int = 0,
+    max_image_pixels: int | None = None,
+) -> Path:
+    """
+    Convert the release of benchmark `name` found in `source` into a Hub-ready dataset folder `output`.
+
+    Args:
+        name: a registered benchmark (`memekit data list`).
+        source: the folder holding the release as distributed.
+        output: the folder to write; it must not exist unless `overwrite`.
+        skip_bad: drop rows that cannot be converted (missing or broken image, unknown label or split, duplicate id)
+            instead of stopping; their count is logged and written in the dataset card.
+        overwrite: replace an existing `output`.
+        seed: seed of the split for benchmarks without an official one (MVSA).
+        max_image_pixels: images with more pixels are rejected as decompression bombs (default: Pillow's limit).
+
+    Returns:
+        The output folder. Nothing is left there on failure: the dataset is written next to it and moved into place.
+    """
+    benchmark = get_benchmark(name)
+    source, output = Path(source), Path(output)
+    if not source.is_dir():
+        raise FileNotFoundError(
+            f"`source` must be the folder of the {benchmark.pretty_name} release, got {str(source)!r}."
+        )
+    if output.exists() and not overwrite:
+        raise FileExistsError(
+            f"`output` {str(output)!r} already exists; pass `overwrite=True` (--overwrite) to replace it."
+        )
+
+    result = benchmark.read(source, ReadOptions(seed=seed))
+    examples, problems = _validate(benchmark, result, max_image_pixels or Image.MAX_IMAGE_PIXELS)
+    if problems and not skip_bad:
+        shown = "\n".join(f"  {problem}" for problem in problems[:_SHOWN_PROBLEMS])
+        more = f"\n  ... and {len(problems) - _SHOWN_PROBLEMS} more" if len(problems) > _SHOWN_PROBLEMS else ""
+        raise BadInputError(
+            f"{len(problems)} rows of the {benchmark.pretty_name} release in {str(source)!r} cannot be converted:\n"
+            f"{shown}{more}\nFix them, or pass `skip_bad=True` (--skip-bad) to drop them; the dataset card records "
+            "how many were dropped."
+        )
+    if problems:
+        logger.warning("Dropped %d rows that cannot be converted (--skip-bad); first: %s", len(problems), problems[0])
+    if not examples:
+        raise BadInputError(f"No convertible rows in {str(source)!r}.")
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        split_sizes = _write_parquet(benchmark, examples, staging)
+        _card(benchmark, examples, problems, result.notes, split_sizes).save(staging / "README.md")
+        if output.exists():
+            shutil.rmtree(output)
+        staging.rename(output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    sizes = {split: size for split, (size, _) in split_sizes.items()}
+    logger.info("Wrote %s (%s) to %s", benchmark.pretty_name, sizes, output)
+    return output
+
+
+def load_benchmark(name: str, path: str | Path) -> datasets.DatasetDict:
+    """The `DatasetDict` of a folder written by `prepare_benchmark` for benchmark `name` (offline)."""
+    benchmark = get_benchmark(name)
+    path = Path(path)
+    if not (path / "README.md").is_file():
+        raise FileNotFoundError(
+            f"{str(path)!r} is not a prepared dataset folder (no README.md); run `memekit data prepare {name} "
+            f"--source RELEASE --output {path}` first."
+        )
+    # `load_dataset(path)` works too, but its cache key ignores where the folder is and when its files changed: a
+    # folder re-prepared (or another folder of the same name) would load stale data. Naming the Parquet files keys
+    # the cache on their paths and modification times.
+    data_files = {
+        split: sorted(str(file) for file in (path / "data").glob(f"{split}-*.parquet")) for split in benchmark.splits
+    }
+    data_files = {split: files for split, files in data_files.items() if files}
+    if not data_files:
+        raise FileNotFoundError(f"{str(path)!r} holds no Parquet shards under data/.")
+    dataset = datasets.load_dataset("parquet", data_files=data_files)
+    missing = [task.name for task in benchmark.tasks if task.name not in dataset[next(iter(dataset))].features]
+    if missing:
+        raise ValueError(f"{str(path)!r} does not hold benchmark {name!r}: no column for tasks {missing}.")
+    return dataset
+
+
+def _validate(benchmark: Benchmark, result: ReadResult, max_pixels: int) -> tuple[list[Example], list[Problem]]:
+    problems = list(result.problems)
+    valid, first_seen = [], {}
+    for example in result.examples:
+        reason = None
+        if example.split not in benchmark.splits:
+            reason = f"unknown split {example.split!r} (expected one of {list(benchmark.splits)})"
+        elif example.id in first_seen:
+            reason = f"duplicate id {example.id!r} (first at {first_seen[example.id]})"
+        else:
+            reason = _label_problem(benchmark, example) or _image_problem(example.image, max_pixels)
+        if reason is None:
+            first_seen[example.id] = example.origin
+            valid.append(example)
+        else:
+            problems.append(Problem(example.origin, reason))
+    return valid, problems
+
+
+def _label_problem(benchmark: Benchmark, example: Example) -> str | None:
+    for task in benchmark.tasks:
+        label = example.labels.get(task.name, -1)
+        if not -1 <= label < task.num_labels:
+            return f"{task.name} label {label} outside 0..{task.num_labels - 1}"
+    return None
+
+
+def _image_problem(path: Path, max_pixels: int) -> str | None:
+    if not path.is_file():
+        return f"image {str(path)!r} not found"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    return (
+                        f"image {path.name} is {width}x{height} pixels, over the decompression-bomb limit of "
+                        f"{max_pixels} pixels"
+                    )
+                image.load()  # decodes everything: catches truncated files
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        return f"image {path.name} looks like a decompression bomb ({error})"
+    except (OSError, SyntaxError, ValueError) as error:
+        return f"image {path.name} cannot be decoded ({error})"
+    return None
+
+
+def _write_parquet(benchmark: Benchmark, examples: list[Example], folder: Path) -> dict[str, tuple[int, int]]:
+    """Write the Parquet shards; returns (examples, Arrow bytes) per split."""
+    features = features_of(benchmark)
+    split_sizes = {}
+    for split in benchmark.splits:
+        members = [example for example in examples if example.split == split]
+        if not members:
+            continue
+        num_bytes = 0
+        total_bytes = sum(example.image.stat().st_size for example in members)
+        num_shards = max(1, math.ceil(total_bytes / MAX_SHARD_BYTES))
+        shard_length = math.ceil(len(members) / num_shards)
+        (folder / "data").mkdir(exist_ok=True)
+        for index in range(num_shards):
+            shard = members[index * shard_length : (index + 1) * shard_length]
+            columns = {
+                "id": [example.id for example in shard],
+                "image": [{"bytes": example.image.read_bytes(), "path": example.image.name} for example in shard],
+                "text": [example.text for example in shard],
+            }
+            for task in benchmark.tasks:
+                columns[task.name] = [example.labels.get(task.name, -1) for example in shard]
+            table = datasets.Dataset.from_dict(columns, features=features)
+            table.to_parquet(folder / "data" / f"{split}-{index:05d}-of-{num_shards:05d}.parquet")
+            num_bytes += table.data.nbytes
+        split_sizes[split] = (len(members), num_bytes)
+    return split_sizes
+
+
+def _card(
+    benchmark: Benchmark,
+    examples: list[Example],
+    problems: list[Problem],
+    notes: list[str],
+    split_sizes: dict[str, tuple[int, int]],
+) -> DatasetCard:
+    data = DatasetCardData(
+        pretty_name=benchmark.pretty_name,
+        license=benchmark.license,
+        task_categories=["image-classification", "text-classification"],
+        tags=["memes", "multimodal", "memekit"],
+        configs=[
+            {
+                "config_name": "default",
+                "data_files": [{"split": split, "path": f"data/{split}-*.parquet"} for split in split_sizes],
+            }
+        ],
+        dataset_info={
+            "features": _features_yaml(benchmark),
+            "splits": [
+                {"name": split, "num_bytes": num_bytes, "num_examples": size}
+                for split, (size, num_bytes) in split_sizes.items()
+            ],
+        },
+    )
+    sections = [
+        f"# {benchmark.pretty_name}",
+        f"Converted by memekit from the original release, with `memekit data prepare {benchmark.name}`.\n\n"
+        f"{benchmark.description}",
+        "## Source\n\n"
+        + f"Distributed at: {benchmark.distribution}\n\nRelease layout read: {benchmark.source_layout}",
+        "## Splits\n\n" + _table(["split", "examples"], [[split, size] for split, (size, _) in split_sizes.items()]),
+        "## Tasks and class counts\n\n" + _class_counts(benchmark, examples, list(split_sizes)),
+        "## Conversion\n\n" + _conversion_notes(notes, problems),
+        "## Licence and terms of the original release\n\n" + benchmark.terms,
+        "## Citation\n\n```bibtex\n" + benchmark.citation.strip() + "\n```",
+        "## Loading\n\n```python\nfrom datasets import load_dataset\n\n"
+        'dataset = load_dataset("path/to/this/folder")  # or the Hub repository holding it\n```',
+    ]
+    return DatasetCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n\n".join(sections) + "\n")
+
+
+def _class_counts(benchmark: Benchmark, examples: list[Example], splits: list[str]) -> str:
+    blocks = []
+    for task in benchmark.tasks:
+        counts = {split: Counter() for split in splits}
+        for example in examples:
+            counts[example.split][example.labels.get(task.name, -1)] += 1
+        rows = [[name, *(counts[split][index] for split in splits)] for index, name in enumerate(task.class_names)]
+        if any(counts[split][-1] for split in splits):
+            rows.append(["(no label: -1)", *(counts[split][-1] for split in splits)])
+        header = (
+            f"**{task.name}** ({task.num_labels} classes; the literature reports {', '.join(task.metrics)} on "
+            f"`{task.report_split}`). {task.description}".strip()
+        )
+        blocks.append(header + "\n\n" + _table(["class", *splits], rows))
+    return "\n\n".join(blocks)
+
+
+def _features_yaml(benchmark: Benchmark) -> list[dict]:
+    """The features as the Hub's dataset-card YAML writes them (`dataset_info.features`)."""
+    features = [
+        {"name": "id", "dtype": "string"},
+        {"name": "image", "dtype": "image"},
+        {"name": "text", "dtype": "string"},
+    ]
+    for task in benchmark.tasks:
+        names = {str(index): name for index, name in enumerate(task.class_names)}
+        features.append({"name": task.name, "dtype": {"class_label": {"names": names}}})
+    return features
+
+
+def _conversion_notes(notes: list[str], problems: list[Problem]) -> str:
+    lines = [f"- {note}" for note in notes]
+    lines.append('- Missing text is the empty string; literal texts such as "None" or "NaN" are kept as written.')
+    lines.append("- Images are embedded as the original file bytes; -1 marks a row without a label for a task.")
+    if problems:
+        lines.append(f"- {len(problems)} rows could not be converted and were dropped (`--skip-bad`); first ones:")
+        lines += [f"  - {problem}" for problem in problems[:_SHOWN_PROBLEMS]]
+    else:
+        lines.append("- No row was dropped.")
+    return "\n".join(lines)
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
