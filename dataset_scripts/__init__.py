@@ -5,12 +5,14 @@ benchmark. `datasets` >= 4 no longer runs loading scripts, so these read the rel
 citation, and the reader of its release).
 """
 
-from . import pridemm
+from . import harmeme, hateful_memes, met_meme, mmsd, mvsa, pridemm
 from .common import Benchmark, Task
 
 
 BENCHMARKS: dict[str, Benchmark] = {
-    benchmark.name: benchmark for module in (pridemm,) for benchmark in module.BENCHMARKS
+    benchmark.name: benchmark
+    for module in (pridemm, harmeme, hateful_memes, met_meme, mmsd, mvsa)
+    for benchmark in module.BENCHMARKS
 }
 
 __all__ = ["BENCHMARKS", "Benchmark", "Task"]

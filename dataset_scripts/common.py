@@ -80,6 +80,8 @@ class Benchmark:
     citation: str
     read: Callable[[Path, ReadOptions], ReadResult]
     splits: tuple[str, ...] = SPLITS
+    # Whether an id may appear in one split only. Hateful Memes' dev_seen and dev_unseen share memes, for example.
+    disjoint_splits: bool = True
 
     def task(self, name: str) -> Task:
         for task in self.tasks:

@@ -141,15 +141,15 @@ def _validate(benchmark: Benchmark, result: ReadResult, max_pixels: int) -> tupl
     problems = list(result.problems)
     valid, first_seen = [], {}
     for example in result.examples:
-        reason = None
+        key = example.id if benchmark.disjoint_splits else (example.split, example.id)
         if example.split not in benchmark.splits:
             reason = f"unknown split {example.split!r} (expected one of {list(benchmark.splits)})"
-        elif example.id in first_seen:
-            reason = f"duplicate id {example.id!r} (first at {first_seen[example.id]})"
+        elif key in first_seen:
+            reason = f"duplicate id {example.id!r} (first at {first_seen[key]})"
         else:
             reason = _label_problem(benchmark, example) or _image_problem(example.image, max_pixels)
         if reason is None:
-            first_seen[example.id] = example.origin
+            first_seen[key] = example.origin
             valid.append(example)
         else:
             problems.append(Problem(example.origin, reason))

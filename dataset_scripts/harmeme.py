@@ -1,0 +1,3 @@
+"""Placeholder: the converter is being written."""
+
+BENCHMARKS = ()
