@@ -95,13 +95,23 @@ class LabelError(ValueError):
 
 
 def decode_text(data: bytes) -> str:
-    """Bytes of a release file as text: UTF-8 (a BOM is dropped), else Windows-1252, else Latin-1 (never fails)."""
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
+    """Bytes of a release file as text. UTF-8 (a BOM is dropped); in a file that is not all UTF-8, each line that is
+    not UTF-8 is read as Windows-1252, else Latin-1 (never fails), so a few stray bytes cannot garble the rest."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = []
+    for line in data.splitlines(keepends=True):
+        for encoding in ("utf-8", "cp1252", "latin-1"):
+            try:
+                lines.append(line.decode(encoding))
+                break
+            except UnicodeDecodeError:
+                continue
+    return "".join(lines)
 
 
 def read_text(path: Path) -> str:

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 import yaml
-from data_fixtures import write_large_image
+from data_fixtures import write_large_image, write_truncated_jpeg
 from helpers import run_fresh_python
 from test_data_pridemm import ROWS, write_release
 
@@ -50,7 +50,7 @@ def test_card_declares_configs_features_splits_licence_and_counts(prepared):
     assert "Licence and terms of the original release" in text
     assert "| Hate | 4 | 1 | 1 |" in text  # class counts per split
     assert "| (no label: -1) | 4 | 1 | 2 |" in text
-    assert "No row was dropped." in text
+    assert "No row was dropped as unconvertible (bad input)." in text
 
 
 def test_plain_load_dataset_works_offline_in_a_fresh_process(prepared, tmp_path):
@@ -60,8 +60,13 @@ import json
 from datasets import load_dataset
 dataset = load_dataset({str(output)!r})
 train = dataset["train"]
-print(json.dumps({{"splits": {{k: len(v) for k, v in dataset.items()}}, "stance": train.features["stance"].names,
-                  "image": type(train[0]["image"]).__name__, "text": train["text"][1], "target": train["target"][:3]}}))
+print(json.dumps({{
+    "splits": {{k: len(v) for k, v in dataset.items()}},
+    "stance": train.features["stance"].names,
+    "image": type(train[0]["image"]).__name__,
+    "text": train["text"][1],
+    "target": train["target"][:3],
+}}))
 """
     result = run_fresh_python(code, cwd=tmp_path, hf_home=tmp_path / "fresh_hf_home")
     assert result == {
@@ -159,3 +164,28 @@ def test_command_line(tmp_path, capsys):
     assert "overwrite" in capsys.readouterr().err
     assert cli_main(["data", "list"]) == 0
     assert "pridemm" in capsys.readouterr().out
+
+
+def test_cards_name_images_relative_to_the_release(tmp_path):
+    release = write_release(tmp_path / "PrideMM", rows=[("img_1.jpg", *ROWS[0][1:]), *ROWS[1:]])
+    write_truncated_jpeg(release / "Images" / "img_1.jpg")
+    (release / "Images" / "img_2.png").unlink()
+    prepare_benchmark("pridemm", release, tmp_path / "out", skip_bad=True)
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "image Images/img_1.jpg cannot be decoded" in card and "image 'Images/img_2.png' not found" in card
+    assert str(tmp_path) not in card
+
+
+def test_text_decoding_falls_back_line_by_line():
+    from memekit.dataset_scripts.common import decode_text
+
+    mixed = (
+        "caf\u00e9 in UTF-8\n".encode()
+        + "na\u00efve in cp1252 \u201cquoted\u201d\n".encode("cp1252")
+        + b"\x81 latin-1\n"
+    )
+    assert (
+        decode_text(b"\xef\xbb\xbf" + mixed)
+        == "caf\u00e9 in UTF-8\nna\u00efve in cp1252 \u201cquoted\u201d\n\u0081 latin-1\n"
+    )
+    assert decode_text("plain \u00e9".encode()) == "plain \u00e9"

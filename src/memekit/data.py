@@ -82,7 +82,7 @@ def prepare_benchmark(
         )
 
     result = benchmark.read(source, ReadOptions(seed=seed))
-    examples, problems = _validate(benchmark, result, max_image_pixels or Image.MAX_IMAGE_PIXELS)
+    examples, problems = _validate(benchmark, result, max_image_pixels or Image.MAX_IMAGE_PIXELS, source)
     if problems and not skip_bad:
         shown = "\n".join(f"  {problem}" for problem in problems[:_SHOWN_PROBLEMS])
         more = f"\n  ... and {len(problems) - _SHOWN_PROBLEMS} more" if len(problems) > _SHOWN_PROBLEMS else ""
@@ -137,7 +137,9 @@ def load_benchmark(name: str, path: str | Path) -> datasets.DatasetDict:
     return dataset
 
 
-def _validate(benchmark: Benchmark, result: ReadResult, max_pixels: int) -> tuple[list[Example], list[Problem]]:
+def _validate(
+    benchmark: Benchmark, result: ReadResult, max_pixels: int, source: Path
+) -> tuple[list[Example], list[Problem]]:
     problems = list(result.problems)
     valid, first_seen = [], {}
     for example in result.examples:
@@ -147,7 +149,7 @@ def _validate(benchmark: Benchmark, result: ReadResult, max_pixels: int) -> tupl
         elif key in first_seen:
             reason = f"duplicate id {example.id!r} (first at {first_seen[key]})"
         else:
-            reason = _label_problem(benchmark, example) or _image_problem(example.image, max_pixels)
+            reason = _label_problem(benchmark, example) or _image_problem(example.image, max_pixels, source)
         if reason is None:
             first_seen[key] = example.origin
             valid.append(example)
@@ -164,9 +166,11 @@ def _label_problem(benchmark: Benchmark, example: Example) -> str | None:
     return None
 
 
-def _image_problem(path: Path, max_pixels: int) -> str | None:
+def _image_problem(path: Path, max_pixels: int, source: Path) -> str | None:
+    # Messages name the image relative to the release folder: they end up in dataset cards, which may be published.
+    shown = str(path.relative_to(source)) if path.is_relative_to(source) else path.name
     if not path.is_file():
-        return f"image {str(path)!r} not found"
+        return f"image {shown!r} not found"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -174,14 +178,14 @@ def _image_problem(path: Path, max_pixels: int) -> str | None:
                 width, height = image.size
                 if width * height > max_pixels:
                     return (
-                        f"image {path.name} is {width}x{height} pixels, over the decompression-bomb limit of "
+                        f"image {shown} is {width}x{height} pixels, over the decompression-bomb limit of "
                         f"{max_pixels} pixels"
                     )
                 image.load()  # decodes everything: catches truncated files
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        return f"image {path.name} looks like a decompression bomb ({error})"
+        return f"image {shown} looks like a decompression bomb ({str(error).replace(str(path), shown)})"
     except (OSError, SyntaxError, ValueError) as error:
-        return f"image {path.name} cannot be decoded ({error})"
+        return f"image {shown} cannot be decoded ({str(error).replace(str(path), shown)})"
     return None
 
 
@@ -295,7 +299,7 @@ def _conversion_notes(notes: list[str], problems: list[Problem]) -> str:
         lines.append(f"- {len(problems)} rows could not be converted and were dropped (`--skip-bad`); first ones:")
         lines += [f"  - {problem}" for problem in problems[:_SHOWN_PROBLEMS]]
     else:
-        lines.append("- No row was dropped.")
+        lines.append("- No row was dropped as unconvertible (bad input).")
     return "\n".join(lines)
 
 
