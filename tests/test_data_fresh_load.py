@@ -34,7 +34,9 @@ from datasets import load_dataset
 result = {{}}
 for name in {sorted(releases)!r}:
     dataset = load_dataset({str(tmp_path / "out")!r} + "/" + name)
-    result[name] = {{split: {{"ids": list(rows["id"]), "features": sorted(rows.features)}} for split, rows in dataset.items()}}
+    result[name] = {{
+        split: {{"ids": list(rows["id"]), "features": sorted(rows.features)}} for split, rows in dataset.items()
+    }}
 print(json.dumps(result))
 """
     assert run_fresh_python(code, cwd=tmp_path, hf_home=tmp_path / "fresh_hf_home") == expected
