@@ -5,13 +5,13 @@ benchmark. `datasets` >= 4 no longer runs loading scripts, so these read the rel
 citation, and the reader of its release).
 """
 
-from . import harmeme, hateful_memes, met_meme, mmsd, mvsa, pridemm
+from . import demo_memes, harmeme, hateful_memes, met_meme, mmsd, mvsa, pridemm
 from .common import Benchmark, Task
 
 
 BENCHMARKS: dict[str, Benchmark] = {
     benchmark.name: benchmark
-    for module in (pridemm, harmeme, hateful_memes, met_meme, mmsd, mvsa)
+    for module in (pridemm, harmeme, hateful_memes, met_meme, mmsd, mvsa, demo_memes)
     for benchmark in module.BENCHMARKS
 }
 

@@ -33,13 +33,16 @@ def _read_memes_file(path: Path) -> tuple[list[str], list[str | None]]:
     return images, texts
 
 
-def _print_table(images: list[str], texts: list[str | None], predictions: list[dict[str, Any]]) -> None:
-    rows = [("image", "text", "label", "score")]
+def _print_table(
+    images: list[str], texts: list[str | None], predictions: list[dict[str, Any]], extra: str | None = None
+) -> None:
+    rows = [("image", "text", "label", "score", *([extra] if extra else []))]
     for image, text, prediction in zip(images, texts, predictions):
         text = "" if text is None else str(text)
         text = text if len(text) <= 40 else text[:37] + "..."
-        rows.append((Path(image).name, text, prediction["label"], f"{prediction['score']:.3f}"))
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+        row = (Path(image).name, text, prediction["label"], f"{prediction['score']:.3f}")
+        rows.append((*row, *([str(prediction[extra])] if extra else [])))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for index, row in enumerate(rows):
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
         if index == 0:
@@ -54,24 +57,54 @@ def _predictions_json(images: list[str], texts: list[str | None], predictions: l
 
 
 def run_demo(args: argparse.Namespace) -> None:
+    """Generate the demo benchmark, train a tiny MemeCLIP on it, report, and predict on the shipped sample memes."""
     from importlib.resources import files
 
+    from memekit.data import prepare_benchmark
+    from memekit.demo_data.synthetic import write_demo_release
     from memekit.tiny import tiny_memeclip
+    from memekit.train import main as train
 
+    folder = Path(args.output)
+    print(f"memekit demo: generating the demo memes in {folder}/ ...")
+    write_demo_release(folder / "release", seed=0)
+    prepare_benchmark("demo-memes", folder / "release", folder / "data", overwrite=True)
+    labels = ["mismatch", "match"]
+    model, processor = tiny_memeclip(labels, seed=0)
+    model.save_pretrained(folder / "init")
+    processor.save_pretrained(folder / "init")
+    print("Training a tiny MemeCLIP (random frozen CLIP of hidden size 32; only the head learns) ...")
+    summary = train(
+        ["--dataset", "demo-memes", "--task", "match", "--data-dir", str(folder / "data"),
+         "--init-from", str(folder / "init"), "--epochs", "30", "--batch-size", "16", "--learning-rate", "1e-3",
+         "--selection-metric", "accuracy", "--seeds", "0", "--output-dir", str(folder / "run"),
+         "--feature-cache-dir", str(folder / "feature_cache")]
+    )  # fmt: skip
+    release = folder / "run" / "seed_0" / "model"
+    results = json.loads((release / "eval_results.json").read_text())
+    test = results["test"]
+    print(
+        "\nThe label says whether the caption names the picture's colour: neither the image nor the text alone tells "
+        "(chance: 0.50).\n"
+        f"test ({test['num_examples']} memes): accuracy {test['accuracy']:.3f}, macro-F1 {test['macro_f1']:.3f}, "
+        f"AUROC {test['auroc']:.3f} (model selected at epoch {results['best_epoch']} on validation)\n"
+        f"Report, model card and the released model: {release}/ (eval_results.json, README.md, confusion_matrix.png)\n"
+    )
     memes_file = Path(str(files("memekit.demo_data").joinpath("memes.jsonl")))
     images, texts = _read_memes_file(memes_file)
-    labels = ["Benign Meme", "Harmful Meme"]
-    model, processor = tiny_memeclip(labels)
-    predictions = model.predict(images, texts, processor=processor)
-    print(
-        "memekit demo: a tiny, randomly initialised MemeCLIP (CLIP hidden size 32, classifier set by Semantic-Aware "
-        "Initialisation from the class names) predicts on the sample memes shipped with memekit.\n"
-        "It has learned nothing, so the labels below are random; the demo shows the pipeline, not a result.\n"
-    )
+    with open(memes_file, encoding="utf-8") as file:
+        expected = [json.loads(line)["expected"] for line in file if line.strip()]
+    from transformers import AutoModel
+
+    predictions = AutoModel.from_pretrained(release).predict(images, texts)
+    print("The released model on the sample memes shipped with memekit (RGB, RGBA, palette and CMYK files):")
+    for prediction, answer in zip(predictions, expected):
+        prediction["expected"] = answer
     if args.json:
         print(_predictions_json(images, texts, predictions))
     else:
-        _print_table(images, texts, predictions)
+        _print_table(images, texts, predictions, extra="expected")
+    logger.info("Summary over seeds: %s", summary)
 
 
 def run_predict(args: argparse.Namespace) -> None:
@@ -151,6 +184,32 @@ def run_data_list(args: argparse.Namespace) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
+def run_evaluate(args: argparse.Namespace) -> None:
+    from memekit.evaluation import evaluate_model, format_report
+
+    report = evaluate_model(
+        args.model,
+        args.data,
+        split=args.split,
+        dataset=args.dataset,
+        task=args.task,
+        output=args.output,
+        compat=args.compat,
+        batch_size=args.batch_size,
+        trust_remote_code=args.trust_remote_code,
+    )
+    print(format_report(report))
+    if args.output:
+        print(f"Report written to {args.output}/eval_results.json")
+
+
+def run_push(args: argparse.Namespace) -> None:
+    from memekit.release import push_folder
+
+    url = push_folder(args.folder, args.repo_id, private=args.private)
+    print(f"Pushed {args.folder} to {args.repo_id}: {url}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from memekit.convert.cdglt import CDGLT_TASK_LABELS
     from memekit.convert.memeclip import MEMECLIP_TASK_LABELS
@@ -160,8 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="Log progress (INFO level).")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="Predict on the bundled sample memes with a tiny random MemeCLIP.")
-    demo.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
+    demo = commands.add_parser(
+        "demo", help="Train and evaluate a tiny MemeCLIP on generated memes (offline, about a minute), then predict."
+    )
+    demo.add_argument("--output", default="memekit-demo", help="Working folder (data, run, report).")
+    demo.add_argument("--json", action="store_true", help="Print the predictions as JSON instead of a table.")
     demo.set_defaults(run=run_demo)
 
     predict = commands.add_parser("predict", help="Classify memes with a saved model folder or Hub id.")
@@ -177,6 +239,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="Run the model code stored in MODEL instead of the installed memekit's (needed for non-memekit models).",
     )
     predict.set_defaults(run=run_predict)
+
+    # `memekit train` hands its arguments to memekit.train (see `memekit train --help`).
+    commands.add_parser(
+        "train", help="Train and evaluate a model (all options: memekit train --help).", add_help=False
+    )
+
+    evaluate = commands.add_parser("evaluate", help="Evaluate a saved or Hub model on a prepared benchmark.")
+    evaluate.add_argument("model", help="Model folder or Hub id.")
+    evaluate.add_argument("--data", required=True, help="Folder written by `memekit data prepare`.")
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--dataset", help="Benchmark name (default: read from the folder's dataset card).")
+    evaluate.add_argument("--task", help="Task (default: the one whose classes are the model's).")
+    evaluate.add_argument("--output", help="Folder for eval_results.json and confusion_matrix.png.")
+    evaluate.add_argument("--compat", default="none", choices=["none", "memeclip", "cdglt"])
+    evaluate.add_argument("--batch-size", type=int, default=32)
+    evaluate.add_argument("--trust-remote-code", action="store_true")
+    evaluate.set_defaults(run=run_evaluate)
+
+    push = commands.add_parser("push", help="Upload a release folder to a Hub model repository.")
+    push.add_argument("folder")
+    push.add_argument("repo_id")
+    push.add_argument("--private", action="store_true")
+    push.set_defaults(run=run_push)
 
     data = commands.add_parser("data", help="Benchmarks as datasets: prepare a release, list the benchmarks.")
     data_commands = data.add_subparsers(dest="data_command", required=True)
@@ -218,6 +303,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["train"]:
+        from memekit.train import main as train_main
+
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        try:
+            train_main(argv[1:])
+        except (ValueError, OSError) as error:
+            print(f"memekit train: error: {error}", file=sys.stderr)
+            return 2
+        return 0
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:

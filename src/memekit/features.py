@@ -1,0 +1,153 @@
+"""Frozen-feature cache: CLIP runs once per (dataset split, backbone weights, preprocessing), not once per epoch.
+
+Every memekit model exposes `get_image_embeds(pixel_values)` and `get_text_embeds(input_ids, attention_mask)`, the
+per-modality vectors its head consumes (the forward contract). When CLIP is frozen these never change during
+training, so they are computed once, in large no-grad batches, and stored under
+
+    $MEMEKIT_CACHE/features/<key>/<split>.safetensors     (MEMEKIT_CACHE defaults to ~/.cache/memekit)
+
+where `<key>` hashes the split's `datasets` fingerprint, the bytes of every CLIP weight, the processor's settings and
+vocabulary, the model class and the feature precision. Change any of them and the key changes: the cache cannot be
+stale. Later epochs, seeds and runs reuse the files. Models whose CLIP is being tuned (e.g. CLIP LayerNorm tuning)
+must not use the cache; `clip_is_frozen` tells.
+
+Under several processes, each process extracts its share of the split and the shares are gathered once, so every
+meme is processed exactly once.
+"""
+
+import hashlib
+import json
+import logging
+import os
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+
+logger = logging.getLogger(__name__)
+
+FEATURE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def default_cache_dir() -> Path:
+    root = (
+        os.environ.get("MEMEKIT_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "memekit"
+    )
+    return Path(root) / "features"
+
+
+def clip_is_frozen(model: torch.nn.Module) -> bool:
+    """Whether no CLIP weight of `model` (a memekit model, possibly PEFT-wrapped) is trainable."""
+    return not any(p.requires_grad for name, p in model.named_parameters() if ".clip." in f".{name}")
+
+
+def _clip_module(model: torch.nn.Module) -> torch.nn.Module:
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return base.clip
+
+
+def weights_fingerprint(module: torch.nn.Module) -> str:
+    """SHA-256 of the names, shapes, dtypes and bytes of every parameter and buffer of `module`."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def cache_key(dataset_fingerprint: str, model: torch.nn.Module, processor, feature_dtype: str) -> str:
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    description = {
+        "dataset": dataset_fingerprint,
+        "model_class": type(base).__name__,
+        "clip": weights_fingerprint(_clip_module(model)),
+        "processor": processor.to_dict(),
+        "tokenizer": hashlib.sha256(json.dumps(processor.tokenizer.get_vocab(), sort_keys=True).encode()).hexdigest(),
+        "feature_dtype": feature_dtype,
+        "version": 1,
+    }
+    return hashlib.sha256(json.dumps(description, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+@torch.no_grad()
+def _extract(model, processor, rows, batch_size: int, feature_dtype: str, show_progress: bool, device) -> dict:
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    autocast = (
+        torch.autocast(device_type=device.type, dtype=torch.bfloat16) if feature_dtype == "bfloat16" else nullcontext()
+    )
+    images, texts = [], []
+    for start in tqdm(range(0, len(rows), batch_size), desc="CLIP features", disable=not show_progress):
+        batch = rows[start : start + batch_size]
+        inputs = processor(images=batch["image"], text=batch["text"], return_tensors="pt").to(device)
+        with autocast:
+            images.append(base.get_image_embeds(inputs["pixel_values"]).float().cpu())
+            texts.append(base.get_text_embeds(inputs["input_ids"], inputs["attention_mask"]).float().cpu())
+    return {"image_embeds": torch.cat(images), "text_embeds": torch.cat(texts)}
+
+
+def cached_features(
+    model: torch.nn.Module,
+    processor,
+    split,
+    split_name: str,
+    accelerator,
+    cache_dir: str | Path | None = None,
+    batch_size: int = 64,
+    feature_dtype: str = "float32",
+) -> dict[str, torch.Tensor]:
+    """
+    The `image_embeds` and `text_embeds` of every row of `split` (a `datasets.Dataset`, in row order), from the cache
+    or computed and cached.
+
+    Args:
+        model: a memekit model (or its PEFT wrapper) whose CLIP is frozen.
+        processor: the model's processor.
+        split: the rows, with `image` and `text` columns.
+        split_name: used in the file name only.
+        accelerator: an `accelerate.Accelerator`; under several processes the extraction is shared between them.
+        cache_dir: defaults to `default_cache_dir()`.
+        batch_size: memes per CLIP forward pass.
+        feature_dtype: "float32" (exact) or "bfloat16" (autocast; faster on CPUs and GPUs with bf16 units).
+    """
+    if feature_dtype not in FEATURE_DTYPES:
+        raise ValueError(f"`feature_dtype` must be one of {sorted(FEATURE_DTYPES)}, got {feature_dtype!r}.")
+    if not clip_is_frozen(model):
+        raise ValueError("CLIP has trainable weights: its features change during training and cannot be cached.")
+    key = cache_key(split._fingerprint, model, processor, feature_dtype)
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path = folder / key / f"{split_name}.safetensors"
+    if path.is_file():
+        logger.info("Feature cache hit for %s: %s", split_name, path)
+        return load_file(path)
+
+    logger.info("Extracting CLIP features of %s (%d memes) into %s", split_name, len(split), path)
+    indices = list(range(len(split)))
+    with accelerator.split_between_processes(indices) as shard:
+        rows = split.select(shard) if shard else split.select([])
+        local = (
+            _extract(
+                model, processor, rows, batch_size, feature_dtype, accelerator.is_main_process, accelerator.device
+            )
+            if len(rows)
+            else None
+        )
+    if accelerator.num_processes > 1:
+        from accelerate.utils import gather_object
+
+        shares = gather_object([local])  # in process order: the shards are consecutive slices of the split
+        features = {
+            key: torch.cat([share[key] for share in shares if share is not None])
+            for key in ("image_embeds", "text_embeds")
+        }
+    else:
+        features = local
+    if accelerator.is_main_process:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".tmp{os.getpid()}")
+        save_file({key: value.contiguous() for key, value in features.items()}, temporary)
+        temporary.replace(path)
+    accelerator.wait_for_everyone()
+    return features
