@@ -85,3 +85,27 @@ def test_cdglt_weighted_f1_is_the_harmonic_mean_of_weighted_precision_and_recall
 def test_bad_inputs(labels, logits, fragment):
     with pytest.raises(ValueError, match=fragment):
         classification_report(labels, logits, ["a", "b"])
+
+
+def test_local_evaluate_modules_load_offline():
+    import evaluate
+
+    from memekit import evaluate_metrics
+
+    probabilities = [[0.9, 0.2, 0.1], [0.3, 0.8, 0.4], [0.6, 0.5, 0.2], [0.2, 0.1, 0.7], [0.8, 0.3, 0.1]]
+    logits, labels = logit(probabilities).tolist(), [0, 1, 0, 1, 0]
+
+    compat = evaluate.load(evaluate_metrics.path("memeclip_compat"))
+    compat.add_batch(logits=logits[:3], references=labels[:3])
+    compat.add_batch(logits=logits[3:], references=labels[3:])
+    assert compat.compute(batch_size=4) == pytest.approx(memeclip_compat_metrics(labels, logit(probabilities), 4))
+
+    report = evaluate.load(evaluate_metrics.path("meme_classification"))
+    result = report.compute(logits=logits, references=labels, class_names=["a", "b", "c"])
+    assert result == classification_report(labels, logits, ["a", "b", "c"])
+
+    harmonic = evaluate.load(evaluate_metrics.path("cdglt_weighted_f1"))
+    value = harmonic.compute(predictions=[0, 1, 1, 1, 0], references=[0, 0, 1, 1, 2])["weighted_f1_harmonic"]
+    assert value == pytest.approx(cdglt_weighted_f1([0, 0, 1, 1, 2], [0, 1, 1, 1, 0]))
+    with pytest.raises(ValueError, match="Unknown memekit metric"):
+        evaluate_metrics.path("accuracy")

@@ -219,3 +219,60 @@ def test_two_process_ddp_run(prepared, tmp_path):
     assert sum(sum(row) for row in results["test"]["confusion_matrix"]) == 3
     cached = list((tmp_path / "cache").rglob("train.safetensors"))
     assert len(cached) == 1 and load_file(cached[0])["image_embeds"].shape[0] == 8
+
+
+def test_cdglt_with_layer_norm_tuning_trains_and_releases_a_plain_model(tmp_path):
+    from memekit import CDGLTForClassification
+    from memekit.tiny import tiny_cdglt
+
+    root = tmp_path
+    data = prepare_benchmark("pridemm", write_release(root / "PrideMM"), root / "data")
+    model, processor = tiny_cdglt(["Neutral", "Support", "Oppose"], seed=0)
+    model.save_pretrained(root / "init")
+    processor.save_pretrained(root / "init")
+    args = [
+        "--model", "cdglt", "--dataset", "pridemm", "--task", "stance", "--data-dir", str(data),
+        "--init-from", str(root / "init"), "--peft", "cdglt_ln_tuning", "--scheduler", "cosine_cycles",
+        "--cosine-cycles", "2", "--eta-min", "5e-6", "--epochs", "4", "--batch-size", "4", "--weight-decay", "1e-2",
+        "--compat-metrics", "cdglt", "--output-dir", str(root / "run"), "--feature-cache-dir", str(root / "cache"),
+    ]  # fmt: skip
+    memekit.train.main(args)
+    release = root / "run" / "seed_42" / "model"
+    results = json.loads((release / "eval_results.json").read_text())
+    assert "weighted_f1_harmonic" in results["test"]["compat_cdglt"]
+    learning_rates = [record["lr"] for record in results["history"]]
+    assert learning_rates[0] == pytest.approx(1e-4) and learning_rates[2] == pytest.approx(5e-6)  # T_max = 4 // 2
+    released = AutoModel.from_pretrained(release)
+    assert type(released) is CDGLTForClassification
+    assert "base_model" not in "".join(load_file(release / "model.safetensors"))  # merged and unwrapped
+
+
+def test_early_stopping(prepared, tmp_path):
+    args = train_args(prepared, tmp_path / "run", tmp_path / "cache", "--epochs", "20", "--learning-rate", "0")
+    memekit.train.main([*args, "--early-stopping-patience", "3", "--selection-metric", "accuracy"])
+    results = json.loads((tmp_path / "run" / "seed_42" / "model" / "eval_results.json").read_text())
+    assert len(results["history"]) == 4 and results["best_epoch"] == 0  # nothing learns at lr 0: stop after 1 + 3
+
+
+def test_sigterm_leaves_a_resumable_state(prepared, tmp_path):
+    import signal
+    import time
+
+    args = train_args(prepared, tmp_path / "run", tmp_path / "cache", "--epochs", "60")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "memekit.cli", "train", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    checkpoints = tmp_path / "run" / "seed_42" / "checkpoints"
+    deadline = time.time() + 300
+    while not (checkpoints / "epoch_0001").exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=120)
+    assert process.returncode != 0
+    saved = sorted(path.name for path in checkpoints.glob("epoch_*"))
+    assert saved and int(saved[-1].split("_")[1]) < 59  # stopped early, with complete checkpoints only
+    assert not (tmp_path / "run" / "seed_42" / "model").exists()
+
+    assert cli_main(["train", *args, "--resume"]) == 0
+    history = json.loads((tmp_path / "run" / "seed_42" / "model" / "eval_results.json").read_text())["history"]
+    assert [record["epoch"] for record in history] == list(range(60))

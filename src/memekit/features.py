@@ -44,11 +44,6 @@ def clip_is_frozen(model: torch.nn.Module) -> bool:
     return not any(p.requires_grad for name, p in model.named_parameters() if ".clip." in f".{name}")
 
 
-def _clip_module(model: torch.nn.Module) -> torch.nn.Module:
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return base.clip
-
-
 def weights_fingerprint(module: torch.nn.Module) -> str:
     """SHA-256 of the names, shapes, dtypes and bytes of every parameter and buffer of `module`."""
     digest = hashlib.sha256()
@@ -58,14 +53,19 @@ def weights_fingerprint(module: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
-def cache_key(dataset_fingerprint: str, model: torch.nn.Module, processor, feature_dtype: str) -> str:
+def model_fingerprint(model: torch.nn.Module) -> str:
+    """The model class and the bytes of its CLIP: what the features depend on besides data and preprocessing."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return f"{type(base).__name__}:{weights_fingerprint(base.clip)}"
+
+
+def cache_key(dataset_fingerprint: str, model_hash: str, processor, feature_dtype: str) -> str:
+    vocabulary = json.dumps(processor.tokenizer.get_vocab(), sort_keys=True).encode()
     description = {
         "dataset": dataset_fingerprint,
-        "model_class": type(base).__name__,
-        "clip": weights_fingerprint(_clip_module(model)),
+        "model": model_hash,
         "processor": processor.to_dict(),
-        "tokenizer": hashlib.sha256(json.dumps(processor.tokenizer.get_vocab(), sort_keys=True).encode()).hexdigest(),
+        "tokenizer": hashlib.sha256(vocabulary).hexdigest(),
         "feature_dtype": feature_dtype,
         "version": 1,
     }
@@ -97,6 +97,7 @@ def cached_features(
     cache_dir: str | Path | None = None,
     batch_size: int = 64,
     feature_dtype: str = "float32",
+    fingerprint: str | None = None,
 ) -> dict[str, torch.Tensor]:
     """
     The `image_embeds` and `text_embeds` of every row of `split` (a `datasets.Dataset`, in row order), from the cache
@@ -111,12 +112,13 @@ def cached_features(
         cache_dir: defaults to `default_cache_dir()`.
         batch_size: memes per CLIP forward pass.
         feature_dtype: "float32" (exact) or "bfloat16" (autocast; faster on CPUs and GPUs with bf16 units).
+        fingerprint: `model_fingerprint(model)`, when the caller has it already (hashing a large CLIP takes seconds).
     """
     if feature_dtype not in FEATURE_DTYPES:
         raise ValueError(f"`feature_dtype` must be one of {sorted(FEATURE_DTYPES)}, got {feature_dtype!r}.")
     if not clip_is_frozen(model):
         raise ValueError("CLIP has trainable weights: its features change during training and cannot be cached.")
-    key = cache_key(split._fingerprint, model, processor, feature_dtype)
+    key = cache_key(split._fingerprint, fingerprint or model_fingerprint(model), processor, feature_dtype)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = folder / key / f"{split_name}.safetensors"
     if path.is_file():

@@ -204,15 +204,16 @@ class _RawCollator:
 
 
 def build_dataloaders(config, splits, model, processor, accelerator, use_cache: bool) -> dict[str, DataLoader]:
+    from memekit.features import cached_features, model_fingerprint
+
+    fingerprint = model_fingerprint(model) if use_cache else None
     loaders = {}
     for name, split in splits.items():
         batch_size = config.batch_size if name == "train" else config.eval_batch_size
         if use_cache:
-            from memekit.features import cached_features
-
             features = cached_features(
                 model, processor, split, name, accelerator, config.feature_cache_dir,
-                config.extraction_batch_size, config.feature_dtype,
+                config.extraction_batch_size, config.feature_dtype, fingerprint,
             )  # fmt: skip
             rows, collate = _FeatureRows(features, list(split[config.task])), None
         else:
