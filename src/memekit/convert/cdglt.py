@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from transformers import GPT2Config, GPT2Model
 
-from memekit.convert.common import build_processor, load_official_state_dict
+from memekit.convert.common import build_processor, load_head, load_official_state_dict, write_converted
 from memekit.convert.openai_clip import load_clip
 from memekit.modeling.cdglt import CDGLTConfig, CDGLTForClassification
 
@@ -92,16 +92,8 @@ def convert_cdglt(
         if key.startswith(("adapter.", "feature_projection.", "classifier.")) or key == "prompt_embedding"
     }
     head["gate.weight"] = official["scale"].float().reshape(1)
-    missing, unexpected = model.load_state_dict(head, strict=False)
-    missing_head = [key for key in missing if not key.startswith(("clip.", "gpt2."))]
-    if missing_head or unexpected:
-        raise ValueError(f"Head weights do not fit: missing {missing_head}, unexpected {unexpected}.")
-    model.eval()
-
-    processor = build_processor(clip, tokenizer, config.clip_config, preset="cdglt")
-    output = Path(output)
-    model.save_pretrained(output)
-    processor.save_pretrained(output)
+    load_head(model, head, backbone_prefixes=("clip.", "gpt2."))
+    write_converted(model, build_processor(clip, tokenizer, config.clip_config, preset="cdglt"), output)
     logger.info("Wrote the converted CDGLT (%s) to %s", task, output)
     return model
 

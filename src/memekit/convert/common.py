@@ -62,3 +62,18 @@ def build_processor(
         max_length=clip_config.text_config.max_position_embeddings,
         **PRESETS[preset],
     )
+
+
+def load_head(model: torch.nn.Module, head: dict[str, torch.Tensor], backbone_prefixes: tuple[str, ...]) -> None:
+    """Load the converted head weights; every non-backbone weight of the model must be among them, and no more."""
+    missing, unexpected = model.load_state_dict(head, strict=False)
+    missing_head = [key for key in missing if not key.startswith(backbone_prefixes)]
+    if missing_head or unexpected:
+        raise ValueError(f"Head weights do not fit: missing {missing_head}, unexpected {unexpected}.")
+
+
+def write_converted(model: torch.nn.Module, processor: MemeProcessor, output: str | Path) -> None:
+    """Save a converted model (in eval mode) and its processor with `save_pretrained`, bundle code included."""
+    output = Path(output)
+    model.eval().save_pretrained(output)
+    processor.save_pretrained(output)

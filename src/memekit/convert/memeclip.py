@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from memekit.convert.common import build_processor, load_official_state_dict
+from memekit.convert.common import build_processor, load_head, load_official_state_dict, write_converted
 from memekit.convert.openai_clip import load_clip, openai_to_hf_state_dict
 from memekit.modeling.memeclip import MemeCLIPConfig, MemeCLIPForClassification
 
@@ -109,15 +109,7 @@ def convert_memeclip(
     )
     model = MemeCLIPForClassification(config)
     model.clip.load_state_dict(clip_state)
-    missing, unexpected = model.load_state_dict(head, strict=False)
-    missing_head = [key for key in missing if not key.startswith("clip.")]
-    if missing_head or unexpected:
-        raise ValueError(f"Head weights do not fit: missing {missing_head}, unexpected {unexpected}.")
-    model.eval()
-
-    processor = build_processor(clip, tokenizer, config.clip_config, preset="memeclip")
-    output = Path(output)
-    model.save_pretrained(output)
-    processor.save_pretrained(output)
+    load_head(model, head, backbone_prefixes=("clip.",))
+    write_converted(model, build_processor(clip, tokenizer, config.clip_config, preset="memeclip"), output)
     logger.info("Wrote the converted MemeCLIP (%s) to %s", task, output)
     return model
