@@ -70,7 +70,19 @@ def prepare_benchmark(
     Returns:
         The output folder. Nothing is left there on failure: the dataset is written next to it and moved into place.
     """
-    benchmark = get_benchmark(name)
+    return write_benchmark(get_benchmark(name), source, output, skip_bad, overwrite, seed, max_image_pixels)
+
+
+def write_benchmark(
+    benchmark: Benchmark,
+    source: str | Path,
+    output: str | Path,
+    skip_bad: bool = False,
+    overwrite: bool = False,
+    seed: int = 0,
+    max_image_pixels: int | None = None,
+) -> Path:
+    """`prepare_benchmark` for any `Benchmark`, registered or built at run time (e.g. a user's own data)."""
     source, output = Path(source), Path(output)
     if not source.is_dir():
         raise FileNotFoundError(
