@@ -273,6 +273,18 @@ class CDGLTForClassification(CDGLTPreTrainedModel):
             pooled_embeds=pooled,
         )
 
+    # ------------------------------------------------------------------ auxiliary objectives (memekit.objectives)
+    @property
+    def fused_dim(self) -> int:
+        """Width of the fused representation (`pooled_embeds`)."""
+        return self.config.gpt2_config.n_embd
+
+    def itm_fused(self, outputs: CDGLTOutput, text_order: torch.Tensor) -> torch.Tensor:
+        """Fused representation of image i with the text of post `text_order[i]` (for image-text matching). CDGLT has
+        no trainable per-modality vectors (its CLIP features are frozen), so it offers no `itc_representations`."""
+        fused, _ = self.fuse(outputs.image_embeds, outputs.text_embeds[text_order])
+        return self.pool(fused)
+
     @torch.no_grad()
     def predict(
         self,

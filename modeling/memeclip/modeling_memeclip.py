@@ -252,6 +252,20 @@ class MemeCLIPForClassification(MemeCLIPPreTrainedModel):
             fused_embeds=fused,
         )
 
+    # ------------------------------------------------------------------ auxiliary objectives (memekit.objectives)
+    @property
+    def fused_dim(self) -> int:
+        """Width of the fused representation (`fused_embeds`)."""
+        return self.config.map_dim
+
+    def itc_representations(self, outputs: MemeCLIPOutput) -> tuple[torch.Tensor, torch.Tensor]:
+        """The trainable per-modality vectors for image-text contrast: the adapted, normalised branches."""
+        return outputs.image_features, outputs.text_features
+
+    def itm_fused(self, outputs: MemeCLIPOutput, text_order: torch.Tensor) -> torch.Tensor:
+        """Fused representation of image i with the text of post `text_order[i]` (for image-text matching)."""
+        return self.fuse(outputs.image_features, outputs.text_features[text_order])
+
     # ------------------------------------------------------------------------------- Semantic-Aware Initialisation
     @torch.no_grad()
     def initialize_classifier_from_text(self, tokenizer: Any) -> None:

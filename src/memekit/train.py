@@ -58,6 +58,9 @@ class TrainConfig:
     )
     preprocessing: str | None = field(default=None, metadata={"help": "Processor preset; default: the model's."})
     peft: str = field(default="none", metadata={"help": f"One of {PEFT_METHODS}."})
+    objectives: list[str] = field(
+        default_factory=list, metadata={"help": "Auxiliary objectives NAME:WEIGHT, e.g. itc:0.1 itm:0.1."}
+    )
     epochs: int = field(default=10, metadata={"help": "Maximum number of epochs."})
     batch_size: int = field(default=16, metadata={"help": "Training batch size per process."})
     eval_batch_size: int = field(default=64, metadata={"help": "Evaluation batch size per process."})
@@ -106,6 +109,9 @@ class TrainConfig:
             raise ValueError("`data_dir` is required: the folder written by `memekit data prepare`.")
         if not self.seeds:
             raise ValueError("`seeds` must list at least one seed.")
+        from memekit.objectives import parse_objectives
+
+        parse_objectives(self.objectives)
 
 
 # ----------------------------------------------------------------------------------------------------- arguments
@@ -130,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
             )
         elif item.name == "seeds":
             parser.add_argument(option, dest=item.name, type=int, nargs="+", default=None, help=help_text)
+        elif item.name == "objectives":
+            parser.add_argument(option, dest=item.name, nargs="+", default=None, help=help_text)
         else:
             parser.add_argument(option, dest=item.name, type=_cli_type(item.type), default=None, help=help_text)
     return parser
@@ -351,13 +359,21 @@ def train_one_seed(config: TrainConfig, seed: int) -> dict:
     logger.info("Frozen-feature cache: %s", "on" if use_cache else "off (CLIP is trained or the cache is disabled)")
     loaders = build_dataloaders(config, splits, model, processor, accelerator, use_cache)
 
-    optimizer = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad], lr=config.learning_rate, weight_decay=config.weight_decay
-    )
+    from memekit.objectives import CombinedLoss, parse_objectives
+
+    # Auxiliary objectives have parameters of their own (ITC's temperature, ITM's head): they train with the model,
+    # are synchronised under DDP and saved in the training state, but are not part of the released model.
+    objectives = CombinedLoss(parse_objectives(config.objectives), model, seed) if config.objectives else None
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if objectives is not None:
+        trainable += list(objectives.parameters())
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = build_scheduler(config, optimizer)
     model, optimizer, train_loader, validation_loader, test_loader = accelerator.prepare(
         model, optimizer, loaders["train"], loaders["validation"], loaders["test"]
     )
+    if objectives is not None:
+        objectives = accelerator.prepare(objectives)
     state = TrainingState()
     accelerator.register_for_checkpointing(state)
     if scheduler is not None:
@@ -377,7 +393,8 @@ def train_one_seed(config: TrainConfig, seed: int) -> dict:
         losses = []
         for batch in tqdm(train_loader, desc=f"epoch {epoch}", disable=not accelerator.is_main_process, leave=False):
             with accelerator.accumulate(model):
-                loss = model(**batch).loss
+                outputs = model(**batch)
+                loss = outputs.loss if objectives is None else objectives(model, outputs)[0]
                 accelerator.backward(loss)
                 optimizer.step()
                 optimizer.zero_grad()
