@@ -156,16 +156,24 @@ def run_convert(args: argparse.Namespace) -> None:
 
 
 def run_data_prepare(args: argparse.Namespace) -> None:
-    from memekit.data import prepare_benchmark
+    from memekit.data import prepare_benchmark, prepare_custom
 
-    output = prepare_benchmark(
-        args.name,
-        args.source,
-        args.output,
-        skip_bad=args.skip_bad,
-        overwrite=args.overwrite,
-        seed=args.seed,
-    )
+    options = {"skip_bad": args.skip_bad, "overwrite": args.overwrite, "seed": args.seed}
+    if args.name == "custom":
+        if not args.label_columns:
+            raise ValueError("`custom` needs `--label-columns COLUMN [COLUMN ...]`.")
+        output = prepare_custom(
+            args.source,
+            args.output,
+            args.label_columns,
+            image_column=args.image_column,
+            text_column=args.text_column,
+            split_column=args.split_column,
+            id_column=args.id_column,
+            **options,
+        )
+    else:
+        output = prepare_benchmark(args.name, args.source, args.output, **options)
     print(
         f"Prepared {args.name} in {output}; load it with memekit.data.load_benchmark({args.name!r}, {str(output)!r})"
     )
@@ -266,12 +274,20 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="Benchmarks as datasets: prepare a release, list the benchmarks.")
     data_commands = data.add_subparsers(dest="data_command", required=True)
     prepare = data_commands.add_parser("prepare", help="Convert an official release into a Hub-ready dataset folder.")
-    prepare.add_argument("name", choices=sorted(BENCHMARKS), help="The benchmark.")
-    prepare.add_argument("--source", required=True, help="Folder holding the release as distributed.")
+    prepare.add_argument("name", choices=[*sorted(BENCHMARKS), "custom"], help="The benchmark, or `custom`.")
+    prepare.add_argument(
+        "--source", required=True, help="Folder holding the release as distributed (custom: your CSV/JSONL file)."
+    )
     prepare.add_argument("--output", required=True, help="Folder to write (Parquet shards and a dataset card).")
     prepare.add_argument("--skip-bad", action="store_true", help="Drop rows that cannot be converted (counted).")
     prepare.add_argument("--overwrite", action="store_true", help="Replace an existing output folder.")
     prepare.add_argument("--seed", type=int, default=0, help="Seed of the split where no official one exists (MVSA).")
+    custom = prepare.add_argument_group("custom data (your own CSV or JSON-lines file)")
+    custom.add_argument("--label-columns", nargs="+", help="One task per label column.")
+    custom.add_argument("--image-column", default="image", help="Image paths, relative to the file's folder.")
+    custom.add_argument("--text-column", default="text")
+    custom.add_argument("--split-column", help="train/validation/test per row (default: seeded 8:1:1 split).")
+    custom.add_argument("--id-column", help="Row ids (default: the image path).")
     prepare.set_defaults(run=run_data_prepare)
     data_commands.add_parser("list", help="The benchmarks and their tasks.").set_defaults(run=run_data_list)
 

@@ -15,11 +15,16 @@ from collections import Counter
 from pathlib import Path
 
 import datasets
+import yaml
 from huggingface_hub import DatasetCard, DatasetCardData
 from PIL import Image
 
 from memekit.dataset_scripts import BENCHMARKS
-from memekit.dataset_scripts.common import Benchmark, Example, Problem, ReadOptions, ReadResult
+from memekit.dataset_scripts.common import Benchmark, Example, Problem, ReadOptions, ReadResult, Task
+from memekit.dataset_scripts.custom import custom_benchmark
+
+
+CUSTOM_METRICS = ("accuracy", "macro_f1", "weighted_f1", "auroc")
 
 
 logger = logging.getLogger(__name__)
@@ -34,8 +39,52 @@ class BadInputError(ValueError):
 
 def get_benchmark(name: str) -> Benchmark:
     if name not in BENCHMARKS:
-        raise ValueError(f"Unknown benchmark {name!r}; choose one of {sorted(BENCHMARKS)}.")
+        raise ValueError(f"Unknown benchmark {name!r}; choose one of {sorted(BENCHMARKS)} (or `custom`).")
     return BENCHMARKS[name]
+
+
+def benchmark_of(name: str, path: str | Path) -> Benchmark:
+    """The description of a prepared folder: the registry's for a benchmark, the folder's own for `custom` data (its
+    tasks are the folder's class-label columns)."""
+    if name != "custom":
+        return get_benchmark(name)
+    card = Path(path) / "README.md"
+    if not card.is_file():
+        raise FileNotFoundError(f"{str(path)!r} is not a prepared dataset folder (no README.md).")
+    meta = yaml.safe_load(card.read_text(encoding="utf-8").split("---\n")[1])
+    tasks = tuple(
+        Task(feature["name"], tuple(feature["dtype"]["class_label"]["names"].values()), CUSTOM_METRICS)
+        for feature in meta["dataset_info"]["features"]
+        if isinstance(feature["dtype"], dict) and "class_label" in feature["dtype"]
+    )
+    return Benchmark(
+        name="custom",
+        pretty_name=meta.get("pretty_name", "custom"),
+        tasks=tasks,
+        description="A user's own posts, converted by memekit.",
+        source_layout="",
+        distribution="provided by the user",
+        license=meta.get("license", "other"),
+        terms="Provided by the user; the terms are the user's.",
+        citation="",
+        read=None,
+    )
+
+
+def prepare_custom(
+    source: str | Path,
+    output: str | Path,
+    label_columns: list[str],
+    image_column: str = "image",
+    text_column: str = "text",
+    split_column: str | None = None,
+    id_column: str | None = None,
+    **options,
+) -> Path:
+    """`prepare_benchmark` for your own CSV or JSON-lines file (see `dataset_scripts/custom.py`); `options` are
+    `skip_bad`, `overwrite`, `seed` and `max_image_pixels`."""
+    benchmark = custom_benchmark(source, label_columns, image_column, text_column, split_column, id_column)
+    return write_benchmark(benchmark, Path(source).parent, output, **options)
 
 
 def features_of(benchmark: Benchmark) -> datasets.Features:
@@ -125,14 +174,15 @@ def write_benchmark(
 
 
 def load_benchmark(name: str, path: str | Path) -> datasets.DatasetDict:
-    """The `DatasetDict` of a folder written by `prepare_benchmark` for benchmark `name` (offline)."""
-    benchmark = get_benchmark(name)
+    """The `DatasetDict` of a folder written by `prepare_benchmark` for benchmark `name` (or `prepare_custom`, with
+    `name="custom"`), offline."""
     path = Path(path)
     if not (path / "README.md").is_file():
         raise FileNotFoundError(
             f"{str(path)!r} is not a prepared dataset folder (no README.md); run `memekit data prepare {name} "
             f"--source RELEASE --output {path}` first."
         )
+    benchmark = benchmark_of(name, path)
     # `load_dataset(path)` works too, but its cache key ignores where the folder is and when its files changed: a
     # folder re-prepared (or another folder of the same name) would load stale data. Naming the Parquet files keys
     # the cache on their paths and modification times.

@@ -25,6 +25,8 @@ def benchmark_of_folder(data_dir: Path) -> str:
     for name, benchmark in BENCHMARKS.items():
         if benchmark.pretty_name == pretty_name:
             return name
+    if str(pretty_name).startswith("custom"):
+        return "custom"
     raise ValueError(f"Cannot tell which benchmark {str(data_dir)!r} holds; pass `--dataset`.")
 
 
@@ -58,12 +60,12 @@ def evaluate_model(
     from transformers import AutoModel, AutoProcessor
 
     import memekit  # noqa: F401  (registers memekit's model types)
-    from memekit.data import get_benchmark, load_benchmark
+    from memekit.data import benchmark_of, load_benchmark
     from memekit.release import save_confusion_matrix
     from memekit.train import _RawCollator, evaluation_report
 
     data_dir = Path(data_dir)
-    benchmark = get_benchmark(dataset or benchmark_of_folder(data_dir))
+    benchmark = benchmark_of(dataset or benchmark_of_folder(data_dir), data_dir)
     model = AutoModel.from_pretrained(model_name_or_path, trust_remote_code=trust_remote_code).eval()
     processor = AutoProcessor.from_pretrained(model_name_or_path, trust_remote_code=trust_remote_code)
     task = task or task_of_model(model, benchmark)

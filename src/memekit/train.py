@@ -168,9 +168,9 @@ def load_recipe(path: str | Path) -> dict:
 # ---------------------------------------------------------------------------------------------------------- data
 def load_task_splits(config: TrainConfig):
     """The benchmark's splits restricted to rows labelled for the task, and the task's class names."""
-    from memekit.data import get_benchmark, load_benchmark
+    from memekit.data import benchmark_of, load_benchmark
 
-    benchmark = get_benchmark(config.dataset)
+    benchmark = benchmark_of(config.dataset, config.data_dir)
     task = benchmark.task(config.task)
     dataset = load_benchmark(config.dataset, config.data_dir)
     splits = {}
