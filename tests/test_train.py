@@ -148,6 +148,11 @@ def test_recipes_load_and_command_line_overrides_win(tmp_path):
     assert config.learning_rate == 5e-4 and config.early_stopping_patience == 20 and config.peft == "cdglt_ln_tuning"
     for recipe in Path("configs").rglob("*.yaml"):
         memekit.train.parse_args(["--config", str(recipe), "--data-dir", "x"])  # every recipe is valid
+    ablation = memekit.train.parse_args(
+        ["--config", "configs/ablations/memeclip_harmeme_c_itc_itm.yaml", "--data-dir", "x"]
+    )
+    assert ablation.objectives == ["itc:0.1", "itm:0.1"] and ablation.dataset == "harmeme-c"  # the base's fields
+    assert ablation.output_dir == "outputs/ablations/memeclip_harmeme_c_itc_itm"
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: memeclip\nlearning_rat: 0.1\n")

@@ -154,15 +154,18 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 
 
 def load_recipe(path: str | Path) -> dict:
+    """The fields of a recipe YAML. A recipe may name a `base` recipe (relative to its own folder) whose fields it
+    overrides, so that ablations state only what they change."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"`--config` file not found: {str(path)!r}.")
     values = yaml.safe_load(path.read_text()) or {}
+    base = values.pop("base", None)
     known = {item.name for item in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"{str(path)!r} has unknown fields {unknown}; known fields: {sorted(known)}.")
-    return values
+    return {**load_recipe(path.parent / base), **values} if base else values
 
 
 # ---------------------------------------------------------------------------------------------------------- data
