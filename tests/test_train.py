@@ -281,3 +281,20 @@ def test_sigterm_leaves_a_resumable_state(prepared, tmp_path):
     assert cli_main(["train", *args, "--resume"]) == 0
     history = json.loads((tmp_path / "run" / "seed_42" / "model" / "eval_results.json").read_text())["history"]
     assert [record["epoch"] for record in history] == list(range(60))
+
+
+def test_clfa_trains_with_its_alignment_and_the_auxiliary_objectives(prepared, tmp_path):
+    from memekit import CLFAForClassification
+    from memekit.tiny import tiny_clfa
+
+    model, processor = tiny_clfa(["No Hate", "Hate"], seed=0)
+    model.save_pretrained(tmp_path / "init")
+    processor.save_pretrained(tmp_path / "init")
+    args = train_args(prepared, tmp_path / "run", tmp_path / "cache", "--model", "clfa")
+    args[args.index("--init-from") + 1] = str(tmp_path / "init")
+    memekit.train.main([*args, "--objectives", "clfa_alignment:0.3", "itc:0.1", "itm:0.1"])
+    assert not (tmp_path / "cache").exists()  # CLFA's students train: no frozen features to cache
+    release = tmp_path / "run" / "seed_42" / "model"
+    released = AutoModel.from_pretrained(release)
+    assert isinstance(released, CLFAForClassification)
+    assert json.loads((release / "eval_results.json").read_text())["test"]["num_examples"] == 3

@@ -3,6 +3,7 @@
 from transformers import AutoConfig, AutoModel, AutoProcessor
 
 from memekit.modeling.cdglt import CDGLTConfig, CDGLTForClassification, CDGLTOutput
+from memekit.modeling.clfa import CLFAConfig, CLFAForClassification, CLFAOutput
 from memekit.modeling.memeclip import MemeCLIPConfig, MemeCLIPForClassification, MemeCLIPOutput
 from memekit.processing import MemeProcessor
 
@@ -18,12 +19,20 @@ for _config, _model in [(MemeCLIPConfig, MemeCLIPForClassification), (CDGLTConfi
     AutoProcessor.register(_config, MemeProcessor, exist_ok=True)
     _config.register_for_auto_class()
     _model.register_for_auto_class("AutoModel")
+# CLFA's students may read other inputs than CLIP's (BERT tokens, ViT pixels): MemeProcessor is not its AutoProcessor.
+AutoConfig.register(CLFAConfig.model_type, CLFAConfig, exist_ok=True)
+AutoModel.register(CLFAConfig, CLFAForClassification, exist_ok=True)
+CLFAConfig.register_for_auto_class()
+CLFAForClassification.register_for_auto_class("AutoModel")
 MemeProcessor.register_for_auto_class("AutoProcessor")
 
 __all__ = [
     "CDGLTConfig",
     "CDGLTForClassification",
     "CDGLTOutput",
+    "CLFAConfig",
+    "CLFAForClassification",
+    "CLFAOutput",
     "MemeCLIPConfig",
     "MemeCLIPForClassification",
     "MemeCLIPOutput",

@@ -39,6 +39,13 @@ def default_cache_dir() -> Path:
     return Path(root) / "features"
 
 
+def can_cache_features(model: torch.nn.Module) -> bool:
+    """Whether `model`'s head reads CLIP features that do not change in training (MemeCLIP, CDGLT with a frozen
+    CLIP). Models whose encoders train (CLFA's students) read raw inputs every step."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return hasattr(base, "get_image_embeds") and hasattr(base, "get_text_embeds") and clip_is_frozen(model)
+
+
 def clip_is_frozen(model: torch.nn.Module) -> bool:
     """Whether no CLIP weight of `model` (a memekit model, possibly PEFT-wrapped) is trainable."""
     return not any(p.requires_grad for name, p in model.named_parameters() if ".clip." in f".{name}")

@@ -9,6 +9,8 @@ from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPTokenizer, GPT2C
 
 from memekit.modeling.cdglt.configuration_cdglt import CDGLTConfig
 from memekit.modeling.cdglt.modeling_cdglt import CDGLTForClassification
+from memekit.modeling.clfa.configuration_clfa import CLFAConfig
+from memekit.modeling.clfa.modeling_clfa import CLFAForClassification
 from memekit.modeling.memeclip.configuration_memeclip import MemeCLIPConfig
 from memekit.modeling.memeclip.modeling_memeclip import MemeCLIPForClassification
 from memekit.processing.processing_meme import PRESETS, MemeProcessor
@@ -132,4 +134,20 @@ def tiny_cdglt(labels: list[str], seed: int = 0, **config_kwargs) -> tuple[CDGLT
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = CDGLTForClassification(config)
+    return model.eval(), tiny_meme_processor(preset="cdglt")
+
+
+def tiny_clfa(labels: list[str], seed: int = 0, **config_kwargs) -> tuple[CLFAForClassification, MemeProcessor]:
+    """A tiny random CLFA whose students are (copies of the architecture of) the tiny CLIP teacher's towers, so one
+    CLIP processor prepares the inputs of students and teacher. The same `seed` gives the same weights."""
+    settings = {"num_fusion_layers": 2, "fusion_heads": 2, "fusion_intermediate_size": 48, **config_kwargs}
+    config = CLFAConfig.clip_students(
+        tiny_clip_config(),
+        id2label=dict(enumerate(labels)),
+        label2id={label: index for index, label in enumerate(labels)},
+        **settings,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = CLFAForClassification(config)
     return model.eval(), tiny_meme_processor(preset="cdglt")

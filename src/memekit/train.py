@@ -36,7 +36,7 @@ from memekit.metrics import cdglt_weighted_f1, classification_report, memeclip_c
 
 logger = get_logger(__name__)
 
-MODELS = ("memeclip", "cdglt")
+MODELS = ("memeclip", "cdglt", "clfa")
 PEFT_METHODS = ("none", "cdglt_ln_tuning", "clip_ln_tuning")
 SCHEDULERS = ("none", "cosine_cycles")
 SELECTION_METRICS = ("accuracy", "macro_f1", "weighted_f1", "auroc")
@@ -238,7 +238,7 @@ def build_model(config: TrainConfig, class_names: list[str]):
     from peft import get_peft_model
     from transformers import AutoModel, AutoProcessor
 
-    from memekit import CDGLTForClassification, MemeCLIPForClassification, MemeProcessor
+    from memekit import CDGLTForClassification, CLFAForClassification, MemeCLIPForClassification, MemeProcessor
     from memekit.peft import cdglt_ln_tuning_config, clip_ln_tuning_config
 
     if config.init_from is not None:
@@ -253,8 +253,16 @@ def build_model(config: TrainConfig, class_names: list[str]):
     elif config.model == "memeclip":
         model = MemeCLIPForClassification.from_clip(config.clip, labels=class_names)
         processor = MemeProcessor.from_clip(config.clip, preset=config.preprocessing or "memeclip")
-    else:
+    elif config.model == "cdglt":
         model = CDGLTForClassification.from_pretrained_backbones(config.clip, config.gpt2, labels=class_names)
+        processor = MemeProcessor.from_clip(config.clip, preset=config.preprocessing or "cdglt")
+    else:
+        # CLFA with CLIP's towers as students (and CLIP as the teacher): one CLIP processor feeds both. The paper's
+        # BERT and ViT students need their own tokenizer and image processor, which this script does not build yet:
+        # train them from `init_from` a saved model whose processor prepares student and teacher inputs.
+        model = CLFAForClassification.from_pretrained_backbones(
+            config.clip, config.clip, config.clip, labels=class_names
+        )
         processor = MemeProcessor.from_clip(config.clip, preset=config.preprocessing or "cdglt")
     if config.peft == "cdglt_ln_tuning":
         model = get_peft_model(model, cdglt_ln_tuning_config(model))
@@ -356,10 +364,10 @@ def train_one_seed(config: TrainConfig, seed: int) -> dict:
 
     splits, class_names, benchmark = load_task_splits(config)
     model, processor = build_model(config, class_names)
-    from memekit.features import clip_is_frozen
+    from memekit.features import can_cache_features
 
-    use_cache = config.feature_cache and clip_is_frozen(model)
-    logger.info("Frozen-feature cache: %s", "on" if use_cache else "off (CLIP is trained or the cache is disabled)")
+    use_cache = config.feature_cache and can_cache_features(model)
+    logger.info("Frozen-feature cache: %s", "on" if use_cache else "off (the encoders train, or it is disabled)")
     loaders = build_dataloaders(config, splits, model, processor, accelerator, use_cache)
 
     from memekit.objectives import CombinedLoss, parse_objectives
@@ -397,7 +405,13 @@ def train_one_seed(config: TrainConfig, seed: int) -> dict:
         for batch in tqdm(train_loader, desc=f"epoch {epoch}", disable=not accelerator.is_main_process, leave=False):
             with accelerator.accumulate(model):
                 outputs = model(**batch)
-                loss = outputs.loss if objectives is None else objectives(model, outputs)[0]
+                if objectives is not None:
+                    loss = objectives(model, outputs)[0]
+                else:
+                    # A model's own auxiliary terms (CLFA's alignment) count only through `--objectives`, so that
+                    # recipes state every term they train with: without objectives the loss is the task's alone.
+                    task_loss = getattr(outputs, "classification_loss", None)
+                    loss = outputs.loss if task_loss is None else task_loss
                 accelerator.backward(loss)
                 optimizer.step()
                 optimizer.zero_grad()
