@@ -46,6 +46,29 @@ _EXIF_TRANSPOSE = {2: 0, 3: 3, 4: 1, 5: 5, 6: 4, 7: 6, 8: 2}
 _WHITESPACE = re.compile(r"\s+")
 
 
+def to_rgb_image(image: Any, index: int, exif_transpose: bool) -> Any:
+    """A PIL RGB image from a PIL image (any mode), a numpy array or a path; `index` names it in errors."""
+    if isinstance(image, (str, os.PathLike)):
+        path = os.fspath(image)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"`images[{index}]` is not an existing image file: {path!r}.")
+        return load_image(path)
+    if not is_pil_image(image):
+        if type(image).__module__ == "numpy" and hasattr(image, "ndim") and image.ndim in (2, 3):
+            image = to_pil_image(image)
+        else:
+            raise TypeError(
+                f"`images[{index}]` must be a PIL image, a numpy array (HxW or HxWxC) or a path, got "
+                f"{type(image).__name__}."
+            )
+    if exif_transpose:
+        method = _EXIF_TRANSPOSE.get(image.getexif().get(_EXIF_ORIENTATION_TAG))
+        if method is not None:
+            image = image.transpose(method)
+    # Like the official code, alpha is dropped rather than composited onto a background.
+    return image.convert("RGB")
+
+
 class MemeProcessor(ProcessorMixin):
     r"""
     Prepares meme images and texts for memekit's CLIP-based models.
@@ -193,25 +216,7 @@ class MemeProcessor(ProcessorMixin):
         ).data
 
     def _to_rgb(self, image: Any, index: int) -> Any:
-        if isinstance(image, (str, os.PathLike)):
-            path = os.fspath(image)
-            if not os.path.isfile(path):
-                raise FileNotFoundError(f"`images[{index}]` is not an existing image file: {path!r}.")
-            return load_image(path)
-        if not is_pil_image(image):
-            if type(image).__module__ == "numpy" and hasattr(image, "ndim") and image.ndim in (2, 3):
-                image = to_pil_image(image)
-            else:
-                raise TypeError(
-                    f"`images[{index}]` must be a PIL image, a numpy array (HxW or HxWxC) or a path, got "
-                    f"{type(image).__name__}."
-                )
-        if self.exif_transpose:
-            method = _EXIF_TRANSPOSE.get(image.getexif().get(_EXIF_ORIENTATION_TAG))
-            if method is not None:
-                image = image.transpose(method)
-        # Like the official code, alpha is dropped rather than composited onto a background.
-        return image.convert("RGB")
+        return to_rgb_image(image, index, self.exif_transpose)
 
     def clean_text(self, text: Any) -> str:
         """Normalise one meme text (see the module docstring)."""
@@ -228,4 +233,4 @@ class MemeProcessor(ProcessorMixin):
         return _WHITESPACE.sub(" ", text).strip()
 
 
-__all__ = ["PRESETS", "MemeProcessor"]
+__all__ = ["PRESETS", "MemeProcessor", "to_rgb_image"]

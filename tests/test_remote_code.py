@@ -57,3 +57,32 @@ print(json.dumps({{
     assert result["same_inputs"]
     torch.testing.assert_close(torch.tensor(result["logits"]), expected, rtol=0, atol=0)
     assert json.dumps(result["predictions"]) == json.dumps(model.predict(images, texts, processor=processor))
+
+
+def test_clfa_with_its_processor_loads_in_a_fresh_process(tmp_path):
+    from memekit.tiny import tiny_clfa_bert_vit
+
+    model, processor = tiny_clfa_bert_vit(["not sarcastic", "sarcastic"], seed=2)
+    model.save_pretrained(tmp_path / "model")
+    processor.save_pretrained(tmp_path / "model")
+    assert {"processing_clfa.py", "processing_meme.py", "modeling_clfa.py"} <= {
+        p.name for p in (tmp_path / "model").iterdir()
+    }
+    image = random_image(0, size=(40, 30), mode="RGBA")
+    image.save(tmp_path / "meme.png")
+    with torch.no_grad():
+        expected = model(**processor(images=[image], text=["oh great, another monday"])).logits
+    code = f"""
+import json, sys
+from PIL import Image
+from transformers import AutoModel, AutoProcessor
+folder = {str(tmp_path / "model")!r}
+model = AutoModel.from_pretrained(folder, trust_remote_code=True)
+processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
+inputs = processor(images=[Image.open({str(tmp_path / "meme.png")!r})], text=["oh great, another monday"])
+print(json.dumps({{"processor": type(processor).__name__, "memekit": any(m.startswith("memekit") for m in sys.modules),
+                  "logits": model(**inputs).logits.tolist()}}))
+"""
+    result = run_fresh_python(code, cwd=tmp_path, hf_home=tmp_path / "hf_home")
+    assert result["processor"] == "CLFAProcessor" and not result["memekit"]
+    torch.testing.assert_close(torch.tensor(result["logits"]), expected, rtol=0, atol=1e-6)

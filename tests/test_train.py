@@ -9,7 +9,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 from test_data_pridemm import write_release
-from transformers import AutoModel
+from transformers import AutoModel, AutoProcessor
 
 import memekit.train
 from memekit import MemeCLIPForClassification
@@ -287,14 +287,45 @@ def test_clfa_trains_with_its_alignment_and_the_auxiliary_objectives(prepared, t
     from memekit import CLFAForClassification
     from memekit.tiny import tiny_clfa
 
-    model, processor = tiny_clfa(["No Hate", "Hate"], seed=0)
+    model, processor = tiny_clfa(["No Hate", "Hate"], seed=0)  # CLIP's towers as students
     model.save_pretrained(tmp_path / "init")
     processor.save_pretrained(tmp_path / "init")
     args = train_args(prepared, tmp_path / "run", tmp_path / "cache", "--model", "clfa")
     args[args.index("--init-from") + 1] = str(tmp_path / "init")
     memekit.train.main([*args, "--objectives", "clfa_alignment:0.3", "itc:0.1", "itm:0.1"])
-    assert not (tmp_path / "cache").exists()  # CLFA's students train: no frozen features to cache
+    assert len(list((tmp_path / "cache").rglob("*.safetensors"))) == 3  # the teacher's embeddings, per split
     release = tmp_path / "run" / "seed_42" / "model"
     released = AutoModel.from_pretrained(release)
     assert isinstance(released, CLFAForClassification)
     assert json.loads((release / "eval_results.json").read_text())["test"]["num_examples"] == 3
+
+
+def test_clfa_with_bert_and_vit_students_caches_its_teacher(prepared, tmp_path, monkeypatch):
+    from safetensors.torch import load_file as load
+
+    from memekit import CLFAForClassification, CLFAProcessor
+    from memekit.tiny import tiny_clfa_bert_vit
+
+    model, processor = tiny_clfa_bert_vit(["No Hate", "Hate"], seed=0)
+    model.save_pretrained(tmp_path / "init")
+    processor.save_pretrained(tmp_path / "init")
+    calls = []
+    original = CLFAForClassification.teacher_embeds
+
+    def counting(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CLFAForClassification, "teacher_embeds", counting)
+    args = train_args(prepared, tmp_path / "run", tmp_path / "cache", "--model", "clfa")
+    args[args.index("--init-from") + 1] = str(tmp_path / "init")
+    memekit.train.main([*args, "--objectives", "clfa_alignment:0.5"])
+    extraction_calls = len(calls)
+    assert extraction_calls > 0
+    cached = load(next((tmp_path / "cache").rglob("train.safetensors")))
+    assert set(cached) == {"teacher_image_embeds", "teacher_text_embeds"} and len(cached["teacher_text_embeds"]) == 8
+
+    calls.clear()
+    memekit.train.main([*args, "--objectives", "clfa_alignment:0.5", "--output-dir", str(tmp_path / "again")])
+    assert calls == []  # the teacher ran only for the first run's extraction
+    assert isinstance(AutoProcessor.from_pretrained(tmp_path / "again" / "seed_42" / "model"), CLFAProcessor)

@@ -5,7 +5,7 @@ from transformers import AutoConfig, AutoModel, AutoProcessor
 from memekit.modeling.cdglt import CDGLTConfig, CDGLTForClassification, CDGLTOutput
 from memekit.modeling.clfa import CLFAConfig, CLFAForClassification, CLFAOutput
 from memekit.modeling.memeclip import MemeCLIPConfig, MemeCLIPForClassification, MemeCLIPOutput
-from memekit.processing import MemeProcessor
+from memekit.processing import CLFAProcessor, MemeProcessor
 
 
 __version__ = "0.1.0.dev0"
@@ -19,12 +19,15 @@ for _config, _model in [(MemeCLIPConfig, MemeCLIPForClassification), (CDGLTConfi
     AutoProcessor.register(_config, MemeProcessor, exist_ok=True)
     _config.register_for_auto_class()
     _model.register_for_auto_class("AutoModel")
-# CLFA's students may read other inputs than CLIP's (BERT tokens, ViT pixels): MemeProcessor is not its AutoProcessor.
+# CLFA's students may read other inputs than CLIP's (BERT tokens, ViT pixels): its processor is CLFAProcessor (a CLFA
+# with CLIP's towers as students can use MemeProcessor).
 AutoConfig.register(CLFAConfig.model_type, CLFAConfig, exist_ok=True)
 AutoModel.register(CLFAConfig, CLFAForClassification, exist_ok=True)
+AutoProcessor.register(CLFAConfig, CLFAProcessor, exist_ok=True)
 CLFAConfig.register_for_auto_class()
 CLFAForClassification.register_for_auto_class("AutoModel")
 MemeProcessor.register_for_auto_class("AutoProcessor")
+CLFAProcessor.register_for_auto_class("AutoProcessor")
 
 __all__ = [
     "CDGLTConfig",
@@ -32,6 +35,7 @@ __all__ = [
     "CDGLTOutput",
     "CLFAConfig",
     "CLFAForClassification",
+    "CLFAProcessor",
     "CLFAOutput",
     "MemeCLIPConfig",
     "MemeCLIPForClassification",

@@ -39,16 +39,48 @@ def default_cache_dir() -> Path:
     return Path(root) / "features"
 
 
+def _base(model: torch.nn.Module) -> torch.nn.Module:
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def frozen_part(model: torch.nn.Module) -> tuple[torch.nn.Module, bool] | None:
+    """The frozen network whose outputs can be cached, and whether they replace the model's inputs.
+
+    MemeCLIP and CDGLT: CLIP, whose features are all the head reads (they replace pixels and token ids). CLFA: the
+    CLIP teacher, whose embeddings complement the inputs of the trained students. None when there is no such part.
+    """
+    base = _base(model)
+    if hasattr(base, "get_image_embeds") and hasattr(base, "get_text_embeds"):
+        return base.clip, True
+    if hasattr(base, "teacher_embeds") and getattr(base, "teacher", None) is not None:
+        return base.teacher, False
+    return None
+
+
 def can_cache_features(model: torch.nn.Module) -> bool:
-    """Whether `model`'s head reads CLIP features that do not change in training (MemeCLIP, CDGLT with a frozen
-    CLIP). Models whose encoders train (CLFA's students) read raw inputs every step."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return hasattr(base, "get_image_embeds") and hasattr(base, "get_text_embeds") and clip_is_frozen(model)
+    """Whether `model` has a frozen part (see `frozen_part`) with no trainable weight."""
+    part = frozen_part(model)
+    return part is not None and not any(p.requires_grad for p in part[0].parameters())
 
 
 def clip_is_frozen(model: torch.nn.Module) -> bool:
     """Whether no CLIP weight of `model` (a memekit model, possibly PEFT-wrapped) is trainable."""
     return not any(p.requires_grad for name, p in model.named_parameters() if ".clip." in f".{name}")
+
+
+def _frozen_outputs(base: torch.nn.Module, inputs) -> dict[str, torch.Tensor]:
+    if hasattr(base, "get_image_embeds"):
+        return {
+            "image_embeds": base.get_image_embeds(inputs["pixel_values"]),
+            "text_embeds": base.get_text_embeds(inputs["input_ids"], inputs["attention_mask"]),
+        }
+    # CLFA: the teacher reads its own inputs, or the students' when those are CLIP's (a CLIP processor made them).
+    image, text = base.teacher_embeds(
+        teacher_pixel_values=inputs.get("teacher_pixel_values", inputs.get("pixel_values")),
+        teacher_input_ids=inputs.get("teacher_input_ids", inputs.get("input_ids")),
+        teacher_attention_mask=inputs.get("teacher_attention_mask", inputs.get("attention_mask")),
+    )
+    return {"teacher_image_embeds": image, "teacher_text_embeds": text}
 
 
 def weights_fingerprint(module: torch.nn.Module) -> str:
@@ -61,9 +93,8 @@ def weights_fingerprint(module: torch.nn.Module) -> str:
 
 
 def model_fingerprint(model: torch.nn.Module) -> str:
-    """The model class and the bytes of its CLIP: what the features depend on besides data and preprocessing."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return f"{type(base).__name__}:{weights_fingerprint(base.clip)}"
+    """The model class and the bytes of its frozen part: what the features depend on besides data and preprocessing."""
+    return f"{type(_base(model)).__name__}:{weights_fingerprint(frozen_part(model)[0])}"
 
 
 def cache_key(dataset_fingerprint: str, model_hash: str, processor, feature_dtype: str) -> str:
@@ -81,18 +112,18 @@ def cache_key(dataset_fingerprint: str, model_hash: str, processor, feature_dtyp
 
 @torch.no_grad()
 def _extract(model, processor, rows, batch_size: int, feature_dtype: str, show_progress: bool, device) -> dict:
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    base = _base(model)
     autocast = (
         torch.autocast(device_type=device.type, dtype=torch.bfloat16) if feature_dtype == "bfloat16" else nullcontext()
     )
-    images, texts = [], []
+    parts: dict[str, list[torch.Tensor]] = {}
     for start in tqdm(range(0, len(rows), batch_size), desc="CLIP features", disable=not show_progress):
         batch = rows[start : start + batch_size]
         inputs = processor(images=batch["image"], text=batch["text"], return_tensors="pt").to(device)
         with autocast:
-            images.append(base.get_image_embeds(inputs["pixel_values"]).float().cpu())
-            texts.append(base.get_text_embeds(inputs["input_ids"], inputs["attention_mask"]).float().cpu())
-    return {"image_embeds": torch.cat(images), "text_embeds": torch.cat(texts)}
+            for key, value in _frozen_outputs(base, inputs).items():
+                parts.setdefault(key, []).append(value.float().cpu())
+    return {key: torch.cat(values) for key, values in parts.items()}
 
 
 def cached_features(
@@ -107,11 +138,12 @@ def cached_features(
     fingerprint: str | None = None,
 ) -> dict[str, torch.Tensor]:
     """
-    The `image_embeds` and `text_embeds` of every row of `split` (a `datasets.Dataset`, in row order), from the cache
-    or computed and cached.
+    The outputs of the model's frozen part for every row of `split` (a `datasets.Dataset`, in row order), from the
+    cache or computed and cached: `image_embeds` and `text_embeds` (MemeCLIP, CDGLT), or `teacher_image_embeds` and
+    `teacher_text_embeds` (CLFA).
 
     Args:
-        model: a memekit model (or its PEFT wrapper) whose CLIP is frozen.
+        model: a memekit model (or its PEFT wrapper) whose frozen part (`frozen_part`) is frozen.
         processor: the model's processor.
         split: the rows, with `image` and `text` columns.
         split_name: used in the file name only.
@@ -123,8 +155,8 @@ def cached_features(
     """
     if feature_dtype not in FEATURE_DTYPES:
         raise ValueError(f"`feature_dtype` must be one of {sorted(FEATURE_DTYPES)}, got {feature_dtype!r}.")
-    if not clip_is_frozen(model):
-        raise ValueError("CLIP has trainable weights: its features change during training and cannot be cached.")
+    if not can_cache_features(model):
+        raise ValueError("The model's CLIP is trained (or it has none): its features cannot be cached.")
     key = cache_key(split._fingerprint, fingerprint or model_fingerprint(model), processor, feature_dtype)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = folder / key / f"{split_name}.safetensors"
@@ -147,10 +179,8 @@ def cached_features(
         from accelerate.utils import gather_object
 
         shares = gather_object([local])  # in process order: the shards are consecutive slices of the split
-        features = {
-            key: torch.cat([share[key] for share in shares if share is not None])
-            for key in ("image_embeds", "text_embeds")
-        }
+        present = [share for share in shares if share is not None]
+        features = {key: torch.cat([share[key] for share in present]) for key in present[0]}
     else:
         features = local
     if accelerator.is_main_process:

@@ -5,7 +5,16 @@ converting) on a laptop without Hub access. Nothing built here has learned anyth
 """
 
 import torch
-from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPTokenizer, GPT2Config
+from transformers import (
+    BertConfig,
+    BertTokenizer,
+    CLIPConfig,
+    CLIPImageProcessorPil,
+    CLIPTokenizer,
+    GPT2Config,
+    ViTConfig,
+    ViTImageProcessorPil,
+)
 
 from memekit.modeling.cdglt.configuration_cdglt import CDGLTConfig
 from memekit.modeling.cdglt.modeling_cdglt import CDGLTForClassification
@@ -13,6 +22,7 @@ from memekit.modeling.clfa.configuration_clfa import CLFAConfig
 from memekit.modeling.clfa.modeling_clfa import CLFAForClassification
 from memekit.modeling.memeclip.configuration_memeclip import MemeCLIPConfig
 from memekit.modeling.memeclip.modeling_memeclip import MemeCLIPForClassification
+from memekit.processing.processing_clfa import CLFAProcessor
 from memekit.processing.processing_meme import PRESETS, MemeProcessor
 
 
@@ -151,3 +161,43 @@ def tiny_clfa(labels: list[str], seed: int = 0, **config_kwargs) -> tuple[CLFAFo
         torch.manual_seed(seed)
         model = CLFAForClassification(config)
     return model.eval(), tiny_meme_processor(preset="cdglt")
+
+
+def tiny_bert_tokenizer() -> BertTokenizer:
+    """A BERT tokenizer whose word pieces are single characters (lower-case letters, digits, punctuation)."""
+    characters = list("abcdefghijklmnopqrstuvwxyz0123456789") + list(".,!?'-")
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *characters, *(f"##{c}" for c in characters)]
+    return BertTokenizer(vocab={token: index for index, token in enumerate(tokens)})
+
+
+def tiny_clfa_bert_vit(
+    labels: list[str], seed: int = 0, **config_kwargs
+) -> tuple[CLFAForClassification, CLFAProcessor]:
+    """A tiny random CLFA as in the paper: BERT and ViT students (tiny), a tiny CLIP teacher; and its processor."""
+    tokenizer = tiny_bert_tokenizer()
+    text_config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=80,
+    )  # fmt: skip
+    vision_config = ViTConfig(
+        image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    )
+    settings = {"num_fusion_layers": 2, "fusion_heads": 2, "fusion_intermediate_size": 48, **config_kwargs}
+    config = CLFAConfig(
+        text_config=text_config,
+        vision_config=vision_config,
+        teacher_config=tiny_clip_config(),
+        id2label=dict(enumerate(labels)),
+        label2id={label: index for index, label in enumerate(labels)},
+        **settings,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = CLFAForClassification(config)
+    processor = CLFAProcessor(
+        image_processor=ViTImageProcessorPil(size={"height": 32, "width": 32}),
+        tokenizer=tokenizer,
+        teacher_image_processor=tiny_image_processor(),
+        teacher_tokenizer=tiny_clip_tokenizer(),
+    )
+    return model.eval(), processor

@@ -53,6 +53,13 @@ class TrainConfig:
     task: str = field(default="hate", metadata={"help": "Label column (task) of the benchmark."})
     clip: str = field(default="openai/clip-vit-large-patch14", metadata={"help": "CLIP Hub id or folder."})
     gpt2: str = field(default="openai-community/gpt2", metadata={"help": "GPT-2 Hub id or folder (CDGLT)."})
+    text_encoder: str | None = field(
+        default=None, metadata={"help": "CLFA's student text encoder (e.g. bert-base-uncased); default: CLIP's own."}
+    )
+    vision_encoder: str | None = field(
+        default=None,
+        metadata={"help": "CLFA's student image encoder (e.g. google/vit-base-patch32-224-in21k); default: CLIP's."},
+    )
     init_from: str | None = field(
         default=None, metadata={"help": "A saved memekit model folder (with processor) to start from."}
     )
@@ -204,29 +211,41 @@ class _FeatureRows(torch.utils.data.Dataset):
 
 
 class _RawCollator:
-    """Pixels and token ids on the fly, for models whose CLIP is being tuned."""
+    """Pixels and token ids on the fly (models whose encoders train), with cached frozen outputs added by row index
+    when given (CLFA's teacher embeddings: the teacher's own inputs are then not needed)."""
 
-    def __init__(self, processor, task: str):
-        self.processor, self.task = processor, task
+    def __init__(self, processor, task: str, cached: dict[str, torch.Tensor] | None = None):
+        self.processor, self.task, self.cached = processor, task, cached
 
     def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
         inputs = self.processor(images=[r["image"] for r in rows], text=[r["text"] for r in rows], return_tensors="pt")
-        return {**inputs, "labels": torch.tensor([r[self.task] for r in rows])}
+        batch = {**inputs, "labels": torch.tensor([r[self.task] for r in rows])}
+        if self.cached is not None:
+            indices = [r["_row"] for r in rows]
+            batch = {key: value for key, value in batch.items() if not key.startswith("teacher_")}
+            batch.update({key: value[indices] for key, value in self.cached.items()})
+        return batch
 
 
 def build_dataloaders(config, splits, model, processor, accelerator, use_cache: bool) -> dict[str, DataLoader]:
-    from memekit.features import cached_features, model_fingerprint
+    from memekit.features import cached_features, frozen_part, model_fingerprint
 
     fingerprint = model_fingerprint(model) if use_cache else None
+    replaces_inputs = use_cache and frozen_part(model)[1]
     loaders = {}
     for name, split in splits.items():
         batch_size = config.batch_size if name == "train" else config.eval_batch_size
+        features = None
         if use_cache:
             features = cached_features(
                 model, processor, split, name, accelerator, config.feature_cache_dir,
                 config.extraction_batch_size, config.feature_dtype, fingerprint,
             )  # fmt: skip
+        if replaces_inputs:
             rows, collate = _FeatureRows(features, list(split[config.task])), None
+        elif features is not None:
+            rows = split.add_column("_row", list(range(len(split))))
+            collate = _RawCollator(processor, config.task, features)
         else:
             rows, collate = split, _RawCollator(processor, config.task)
         loaders[name] = DataLoader(rows, batch_size=batch_size, shuffle=name == "train", collate_fn=collate)
@@ -238,7 +257,13 @@ def build_model(config: TrainConfig, class_names: list[str]):
     from peft import get_peft_model
     from transformers import AutoModel, AutoProcessor
 
-    from memekit import CDGLTForClassification, CLFAForClassification, MemeCLIPForClassification, MemeProcessor
+    from memekit import (
+        CDGLTForClassification,
+        CLFAForClassification,
+        CLFAProcessor,
+        MemeCLIPForClassification,
+        MemeProcessor,
+    )
     from memekit.peft import cdglt_ln_tuning_config, clip_ln_tuning_config
 
     if config.init_from is not None:
@@ -256,14 +281,16 @@ def build_model(config: TrainConfig, class_names: list[str]):
     elif config.model == "cdglt":
         model = CDGLTForClassification.from_pretrained_backbones(config.clip, config.gpt2, labels=class_names)
         processor = MemeProcessor.from_clip(config.clip, preset=config.preprocessing or "cdglt")
-    else:
-        # CLFA with CLIP's towers as students (and CLIP as the teacher): one CLIP processor feeds both. The paper's
-        # BERT and ViT students need their own tokenizer and image processor, which this script does not build yet:
-        # train them from `init_from` a saved model whose processor prepares student and teacher inputs.
+    elif config.text_encoder is None and config.vision_encoder is None:
+        # CLFA with CLIP's own towers as students: one CLIP processor feeds students and teacher.
         model = CLFAForClassification.from_pretrained_backbones(
             config.clip, config.clip, config.clip, labels=class_names
         )
         processor = MemeProcessor.from_clip(config.clip, preset=config.preprocessing or "cdglt")
+    else:
+        text, vision = config.text_encoder or config.clip, config.vision_encoder or config.clip
+        model = CLFAForClassification.from_pretrained_backbones(text, vision, config.clip, labels=class_names)
+        processor = CLFAProcessor.from_pretrained_backbones(text, vision, config.clip)
     if config.peft == "cdglt_ln_tuning":
         model = get_peft_model(model, cdglt_ln_tuning_config(model))
     elif config.peft == "clip_ln_tuning":
