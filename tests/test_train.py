@@ -292,7 +292,7 @@ def test_clfa_trains_with_its_alignment_and_the_auxiliary_objectives(prepared, t
     processor.save_pretrained(tmp_path / "init")
     args = train_args(prepared, tmp_path / "run", tmp_path / "cache", "--model", "clfa")
     args[args.index("--init-from") + 1] = str(tmp_path / "init")
-    memekit.train.main([*args, "--objectives", "clfa_alignment:0.3", "itc:0.1", "itm:0.1"])
+    assert cli_main(["train", *args, "--objectives", "clfa_alignment:0.3", "itc:0.1", "itm:0.1"]) == 0
     assert len(list((tmp_path / "cache").rglob("*.safetensors"))) == 3  # the teacher's embeddings, per split
     release = tmp_path / "run" / "seed_42" / "model"
     released = AutoModel.from_pretrained(release)
