@@ -330,3 +330,13 @@ def test_clfa_with_bert_and_vit_students_caches_its_teacher(prepared, tmp_path, 
     memekit.train.main([*args, "--objectives", "clfa_alignment:0.5", "--output-dir", str(tmp_path / "again")])
     assert calls == []  # the teacher ran only for the first run's extraction
     assert isinstance(AutoProcessor.from_pretrained(tmp_path / "again" / "seed_42" / "model"), CLFAProcessor)
+
+
+def test_tuning_clips_layer_norms_switches_the_cache_off(prepared, tmp_path):
+    args = train_args(prepared, tmp_path / "run", tmp_path / "cache", "--peft", "clip_ln_tuning", "--epochs", "1")
+    memekit.train.main(args)
+    assert not (tmp_path / "cache").exists()  # CLIP's outputs change while it trains: nothing is cached
+    results = json.loads((tmp_path / "run" / "seed_42" / "model" / "eval_results.json").read_text())
+    assert results["test"]["num_examples"] == 3
+    released = AutoModel.from_pretrained(tmp_path / "run" / "seed_42" / "model")
+    assert isinstance(released, MemeCLIPForClassification)  # LayerNorms merged, wrappers removed
