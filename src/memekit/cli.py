@@ -42,6 +42,11 @@ def _print_table(
         text = text if len(text) <= 40 else text[:37] + "..."
         row = (Path(image).name, text, prediction["label"], f"{prediction['score']:.3f}")
         rows.append((*row, *([str(prediction[extra])] if extra else [])))
+    _print_rows(rows)
+
+
+def _print_rows(rows: list[tuple[str, ...]]) -> None:
+    """Left-aligned columns; the first row is the header, underlined."""
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for index, row in enumerate(rows):
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
@@ -187,9 +192,7 @@ def run_data_list(args: argparse.Namespace) -> None:
         tasks = ", ".join(f"{task.name} ({task.num_labels})" for task in benchmark.tasks)
         reported = "; ".join(sorted({f"{', '.join(t.metrics)} on {t.report_split}" for t in benchmark.tasks}))
         rows.append((name, tasks, reported))
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    _print_rows(rows)
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
