@@ -14,6 +14,7 @@ def test_demo_trains_a_model_that_beats_chance(tmp_path, capsys):
     assert str(release) in out and "chance: 0.50" in out
     test = json.loads((release / "eval_results.json").read_text())["test"]
     assert test["num_examples"] == 120
+    assert [test["per_class"][name]["support"] for name in ("mismatch", "match")] == [60, 60]
     assert test["accuracy"] >= 0.8  # chance is 0.5: the label needs both the picture and the caption
     assert f"accuracy {test['accuracy']:.3f}" in out
 

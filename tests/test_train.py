@@ -62,6 +62,7 @@ def test_two_epoch_run_through_the_command_line(prepared, tmp_path):
 
     card = (release / "README.md").read_text()
     meta = yaml.safe_load(card.split("---\n")[1])
+    assert "base_model" not in meta  # started from a local folder (`init_from`): no Hub base model to name
     metrics = meta["model-index"][0]["results"][0]["metrics"]
     assert {metric["type"] for metric in metrics} >= {"accuracy", "macro_f1", "weighted_f1"}
     assert "learning_rate: 0.001" in card and "Terms of the original release" in card and "limitations" in card

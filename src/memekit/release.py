@@ -96,7 +96,8 @@ def build_model_card(model, results: dict, config, benchmark, folder_name: str) 
         library_name="transformers",
         license="mit",
         tags=["memekit", config.model, "memes", "multimodal", "image-text-classification"],
-        base_model=config.clip,
+        # A run started from a saved model (`init_from`) has no Hub base model to name.
+        base_model=config.clip if config.init_from is None else None,
         model_name=folder_name,
         eval_results=eval_results,
     )

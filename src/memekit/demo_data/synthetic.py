@@ -23,7 +23,8 @@ def _picture(rng: np.random.Generator, colour: tuple[int, int, int]) -> Image.Im
 
 
 def write_demo_release(folder: str | Path, seed: int = 0, split_sizes: dict[str, int] = SPLIT_SIZES) -> Path:
-    """Write `memes.csv` and `images/` of the demo benchmark into `folder` (half of the memes match)."""
+    """Write `memes.csv` and `images/` of the demo benchmark into `folder`. Exactly half of the memes of each split
+    match, so that chance (and the majority class) is 0.5."""
     folder = Path(folder)
     (folder / "images").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -31,9 +32,10 @@ def write_demo_release(folder: str | Path, seed: int = 0, split_sizes: dict[str,
     names = list(COLOURS)
     rows, index = [], 0
     for split, size in split_sizes.items():
-        for _ in range(size):
+        matches = [True] * (size // 2) + [False] * (size - size // 2)
+        choice.shuffle(matches)
+        for match in matches:
             picture = choice.choice(names)
-            match = choice.random() < 0.5
             said = picture if match else choice.choice([name for name in names if name != picture])
             name = f"meme_{index:04d}.png"
             _picture(rng, COLOURS[picture]).save(folder / "images" / name)
