@@ -86,3 +86,22 @@ print(json.dumps({{"processor": type(processor).__name__, "memekit": any(m.start
     result = run_fresh_python(code, cwd=tmp_path, hf_home=tmp_path / "hf_home")
     assert result["processor"] == "CLFAProcessor" and not result["memekit"]
     torch.testing.assert_close(torch.tensor(result["logits"]), expected, rtol=0, atol=1e-6)
+
+
+def test_clfa_predicts_from_the_command_line(tmp_path, capsys):
+    from memekit.cli import main
+    from memekit.tiny import tiny_clfa_bert_vit
+
+    model, processor = tiny_clfa_bert_vit(["not sarcastic", "sarcastic"], seed=3)
+    model.save_pretrained(tmp_path / "model")
+    processor.save_pretrained(tmp_path / "model")
+    for index in range(2):
+        random_image(index).save(tmp_path / f"{index}.png")
+    images = [str(tmp_path / "0.png"), str(tmp_path / "1.png")]
+    assert (
+        main(["predict", str(tmp_path / "model"), "--images", *images, "--texts", "what a day", "None", "--json"]) == 0
+    )
+    records = json.loads(capsys.readouterr().out)
+    expected = model.predict(images, ["what a day", "None"], processor=processor)
+    assert [r["label"] for r in records] == [e["label"] for e in expected]
+    assert all(set(r["probabilities"]) == {"not sarcastic", "sarcastic"} for r in records)

@@ -794,6 +794,81 @@ class CLFAForClassification(CLFAPreTrainedModel):
             encoding.knowledge_mask[text_order] if encoding.knowledge_mask is not None else None,
         )
 
+    @torch.no_grad()
+    def predict(
+        self,
+        images: list[Any],
+        texts: list[str | None],
+        processor: Any = None,
+        batch_size: int = 16,
+    ) -> list[dict[str, Any]]:
+        """
+        Classify posts from their images and texts (the teacher is not used).
+
+        Args:
+            images (`list`): PIL images, numpy arrays or paths to image files.
+            texts (`list[str | None]`): the text of each post (missing text is allowed).
+            processor (*optional*): the model's processor; defaults to the one saved beside the model.
+            batch_size (`int`, *optional*, defaults to 16): posts per forward pass.
+
+        Returns:
+            `list[dict]`: per post, `label`, `score` (its probability) and `probabilities` (class name -> probability).
+        """
+        return _predict(self, images, texts, processor, batch_size)
+
+
+# Copied from memekit.modeling.memeclip.modeling_memeclip._predict
+def _predict(model: PreTrainedModel, images: list, texts: list, processor: Any, batch_size: int) -> list[dict]:
+    if isinstance(images, (str, os.PathLike)) or not isinstance(images, (list, tuple)):
+        raise TypeError(f"`images` must be a list of images or paths, got {type(images).__name__}.")
+    if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
+        raise TypeError(f"`texts` must be a list of strings (one per image), got {type(texts).__name__}.")
+    if len(images) != len(texts):
+        raise ValueError(f"`images` and `texts` must have the same length, got {len(images)} and {len(texts)}.")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}.")
+    if processor is None:
+        processor = _load_processor(model)
+    was_training = model.training
+    model.eval()
+    id2label = model.config.id2label
+    device = next(model.parameters()).device
+    results = []
+    try:
+        for start in range(0, len(images), batch_size):
+            inputs = processor(
+                images=list(images[start : start + batch_size]),
+                text=list(texts[start : start + batch_size]),
+                return_tensors="pt",
+            )
+            inputs = {key: value.to(device) for key, value in inputs.items()}
+            probabilities = model(**inputs).logits.float().softmax(dim=-1).cpu()
+            for row in probabilities:
+                best = int(row.argmax())
+                results.append(
+                    {
+                        "label": id2label[best],
+                        "score": float(row[best]),
+                        "probabilities": {id2label[i]: float(p) for i, p in enumerate(row)},
+                    }
+                )
+    finally:
+        model.train(was_training)
+    return results
+
+
+# Copied from memekit.modeling.memeclip.modeling_memeclip._load_processor
+def _load_processor(model: PreTrainedModel) -> Any:
+    from transformers import AutoProcessor
+
+    source = model.name_or_path
+    if not source:
+        raise ValueError(
+            "`processor` is required: this model was not loaded from a folder or Hub repository that holds one. "
+            "Pass `processor=MemeProcessor(...)` or the processor of the CLIP it was built from."
+        )
+    return AutoProcessor.from_pretrained(source, trust_remote_code=True)
+
 
 __all__ = [
     "CLFAEncoderOutput",
