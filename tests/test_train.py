@@ -341,3 +341,24 @@ def test_tuning_clips_layer_norms_switches_the_cache_off(prepared, tmp_path):
     assert results["test"]["num_examples"] == 3
     released = AutoModel.from_pretrained(tmp_path / "run" / "seed_42" / "model")
     assert isinstance(released, MemeCLIPForClassification)  # LayerNorms merged, wrappers removed
+
+
+def test_linear_warmup_follows_berts_warmup_linear(prepared, tmp_path):
+    config = memekit.train.parse_args(
+        ["--data-dir", "x", "--scheduler", "linear_warmup", "--warmup-proportion", "0.25", "--epochs", "2"]
+    )
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = memekit.train.build_scheduler(config, optimizer, updates_per_epoch=4)  # 8 updates in all
+    factors = []
+    for _ in range(8):
+        factors.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    # x = 1/8 .. 8/8: warm-up x / 0.25 while x < 0.25, then 1 - x.
+    assert factors == pytest.approx([0.5, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125, 0.0])
+
+    args = train_args(prepared, tmp_path / "run", tmp_path / "cache", "--scheduler", "linear_warmup")
+    memekit.train.main([*args, "--warmup-proportion", "0.25"])
+    history = json.loads((tmp_path / "run" / "seed_42" / "model" / "eval_results.json").read_text())["history"]
+    # 2 updates per epoch (8 memes, batch 4), 4 in all: after epoch 0 the next update is the 3rd (x = 3/4).
+    assert [record["lr"] for record in history] == pytest.approx([1e-3 * 0.25, 0.0])

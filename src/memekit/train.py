@@ -38,7 +38,7 @@ logger = get_logger(__name__)
 
 MODELS = ("memeclip", "cdglt", "clfa")
 PEFT_METHODS = ("none", "cdglt_ln_tuning", "clip_ln_tuning")
-SCHEDULERS = ("none", "cosine_cycles")
+SCHEDULERS = ("none", "cosine_cycles", "linear_warmup")
 SELECTION_METRICS = ("accuracy", "macro_f1", "weighted_f1", "auroc")
 COMPAT_MODES = ("none", "memeclip", "cdglt")
 
@@ -73,9 +73,13 @@ class TrainConfig:
     eval_batch_size: int = field(default=64, metadata={"help": "Evaluation batch size per process."})
     learning_rate: float = 1e-4
     weight_decay: float = 1e-4
-    scheduler: str = field(default="none", metadata={"help": f"One of {SCHEDULERS} (stepped once per epoch)."})
+    scheduler: str = field(
+        default="none",
+        metadata={"help": f"One of {SCHEDULERS}: cosine_cycles steps once per epoch, linear_warmup once per update."},
+    )
     cosine_cycles: int = field(default=1, metadata={"help": "cosine_cycles: T_max = epochs // cosine_cycles."})
     eta_min: float = field(default=0.0, metadata={"help": "cosine_cycles: minimum learning rate."})
+    warmup_proportion: float = field(default=0.05, metadata={"help": "linear_warmup: share of updates warming up."})
     early_stopping_patience: int | None = field(
         default=None, metadata={"help": "Stop after this many epochs without a validation gain."}
     )
@@ -112,6 +116,8 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "eval_batch_size", "cosine_cycles", "gradient_accumulation_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"`{name}` must be at least 1, got {getattr(self, name)!r}.")
+        if not 0.0 < self.warmup_proportion < 1.0:
+            raise ValueError(f"`warmup_proportion` must be in (0, 1), got {self.warmup_proportion!r}.")
         if self.data_dir is None:
             raise ValueError("`data_dir` is required: the folder written by `memekit data prepare`.")
         if not self.seeds:
@@ -132,7 +138,9 @@ def _cli_type(annotation):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="memekit train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", help="A recipe YAML (configs/...); options given here override its fields.")
     for item in dataclasses.fields(TrainConfig):
         option = "--" + item.name.replace("_", "-")
@@ -298,9 +306,19 @@ def build_model(config: TrainConfig, class_names: list[str]):
     return model, processor
 
 
-def build_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer):
+def build_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, updates_per_epoch: int):
     if config.scheduler == "none":
         return None
+    if config.scheduler == "linear_warmup":
+        # CLFA's schedule (BERT's `warmup_linear`): with x the fraction of all updates done counting the current one
+        # (BertAdam counts from 1), the factor is x / warmup during the warm-up, then 1 - x.
+        total, warmup = config.epochs * updates_per_epoch, config.warmup_proportion
+
+        def factor(update: int) -> float:
+            progress = (update + 1) / total
+            return progress / warmup if progress < warmup else max(0.0, 1.0 - progress)
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     # CDGLT's schedule: cosine annealing over epochs // cycles epochs, stepped once per epoch; past T_max it rises
     # again, so the learning rate cycles.
     return torch.optim.lr_scheduler.CosineAnnealingLR(
@@ -406,10 +424,12 @@ def train_one_seed(config: TrainConfig, seed: int) -> dict:
     if objectives is not None:
         trainable += list(objectives.parameters())
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
-    scheduler = build_scheduler(config, optimizer)
     model, optimizer, train_loader, validation_loader, test_loader = accelerator.prepare(
         model, optimizer, loaders["train"], loaders["validation"], loaders["test"]
     )
+    updates_per_epoch = math.ceil(len(train_loader) / config.gradient_accumulation_steps)
+    scheduler = build_scheduler(config, optimizer, updates_per_epoch)
+    step_per_update = config.scheduler == "linear_warmup"
     if objectives is not None:
         objectives = accelerator.prepare(objectives)
     state = TrainingState()
@@ -442,6 +462,8 @@ def train_one_seed(config: TrainConfig, seed: int) -> dict:
                 accelerator.backward(loss)
                 optimizer.step()
                 optimizer.zero_grad()
+                if step_per_update and accelerator.sync_gradients:
+                    scheduler.step()
             losses.append(accelerator.gather(loss.detach()).mean().item())
 
         labels, logits = predict_split(model, validation_loader, accelerator)
@@ -461,7 +483,7 @@ def train_one_seed(config: TrainConfig, seed: int) -> dict:
             state.epochs_without_improvement += 1
         logger.info("epoch %d: %s", epoch, json.dumps(record))
         accelerator.log(record, step=epoch)
-        if scheduler is not None:
+        if scheduler is not None and not step_per_update:
             scheduler.step()
         _save_checkpoint(accelerator, checkpoints, epoch)
         if config.early_stopping_patience and state.epochs_without_improvement >= config.early_stopping_patience:
