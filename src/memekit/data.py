@@ -43,15 +43,31 @@ def get_benchmark(name: str) -> Benchmark:
     return BENCHMARKS[name]
 
 
+def card_metadata(path: str | Path) -> dict:
+    """The YAML metadata of the dataset card of a prepared folder."""
+    card = Path(path) / "README.md"
+    if not card.is_file():
+        raise FileNotFoundError(f"{str(path)!r} is not a prepared dataset folder (no README.md).")
+    return yaml.safe_load(card.read_text(encoding="utf-8").split("---\n")[1])
+
+
+def benchmark_name_of(path: str | Path) -> str:
+    """The benchmark a prepared folder holds (a registered name, or `custom`), from its card's `pretty_name`."""
+    pretty_name = str(card_metadata(path).get("pretty_name"))
+    for name, benchmark in BENCHMARKS.items():
+        if benchmark.pretty_name == pretty_name:
+            return name
+    if pretty_name.startswith("custom"):
+        return "custom"
+    raise ValueError(f"Cannot tell which benchmark {str(path)!r} holds; pass `--dataset`.")
+
+
 def benchmark_of(name: str, path: str | Path) -> Benchmark:
     """The description of a prepared folder: the registry's for a benchmark, the folder's own for `custom` data (its
     tasks are the folder's class-label columns)."""
     if name != "custom":
         return get_benchmark(name)
-    card = Path(path) / "README.md"
-    if not card.is_file():
-        raise FileNotFoundError(f"{str(path)!r} is not a prepared dataset folder (no README.md).")
-    meta = yaml.safe_load(card.read_text(encoding="utf-8").split("---\n")[1])
+    meta = card_metadata(path)
     tasks = tuple(
         Task(feature["name"], tuple(feature["dtype"]["class_label"]["names"].values()), CUSTOM_METRICS)
         for feature in meta["dataset_info"]["features"]

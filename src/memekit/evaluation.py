@@ -6,28 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from memekit.dataset_scripts import BENCHMARKS
-
 
 logger = logging.getLogger(__name__)
-
-
-def benchmark_of_folder(data_dir: Path) -> str:
-    """The registered benchmark a prepared folder holds, from the `pretty_name` of its dataset card."""
-    card = data_dir / "README.md"
-    if not card.is_file():
-        raise FileNotFoundError(f"{str(data_dir)!r} is not a prepared dataset folder (no README.md).")
-    pretty_name = yaml.safe_load(card.read_text().split("---\n")[1]).get("pretty_name")
-    for name, benchmark in BENCHMARKS.items():
-        if benchmark.pretty_name == pretty_name:
-            return name
-    if str(pretty_name).startswith("custom"):
-        return "custom"
-    raise ValueError(f"Cannot tell which benchmark {str(data_dir)!r} holds; pass `--dataset`.")
 
 
 def task_of_model(model, benchmark) -> str:
@@ -60,12 +43,12 @@ def evaluate_model(
     from transformers import AutoModel, AutoProcessor
 
     import memekit  # noqa: F401  (registers memekit's model types)
-    from memekit.data import benchmark_of, load_benchmark
+    from memekit.data import benchmark_name_of, benchmark_of, load_benchmark
     from memekit.release import save_confusion_matrix
     from memekit.train import _RawCollator, evaluation_report
 
     data_dir = Path(data_dir)
-    benchmark = benchmark_of(dataset or benchmark_of_folder(data_dir), data_dir)
+    benchmark = benchmark_of(dataset or benchmark_name_of(data_dir), data_dir)
     model = AutoModel.from_pretrained(model_name_or_path, trust_remote_code=trust_remote_code).eval()
     processor = AutoProcessor.from_pretrained(model_name_or_path, trust_remote_code=trust_remote_code)
     task = task or task_of_model(model, benchmark)
