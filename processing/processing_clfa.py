@@ -81,7 +81,8 @@ class CLFAProcessor(ProcessorMixin):
     ) -> BatchFeature:
         """
         Args:
-            images: PIL images, numpy arrays or paths (one per post).
+            images: PIL images, numpy arrays, paths, bytes or `datasets.Image(decode=False)` cells (one per post),
+                opened as `MemeProcessor` opens them (`PIL.Image.open`, no EXIF orientation).
             text: the posts' texts (`None` for a missing text).
             knowledge (*optional*): a second text per post (OCR, caption), for models built with `use_knowledge`.
             return_tensors: tensor type of the outputs.

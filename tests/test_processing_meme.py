@@ -91,8 +91,9 @@ def test_exif_orientation(orientation, tmp_path):
     # The official pipeline ignores EXIF: the default keeps the stored orientation.
     as_stored = ignoring(images=rotated)["pixel_values"]
     assert not torch.allclose(as_stored, expected_upright)
-    # Paths are opened by transformers' load_image, which always applies the orientation.
-    torch.testing.assert_close(ignoring(images=str(path))["pixel_values"], expected_upright, rtol=0, atol=0)
+    # Paths are opened with `PIL.Image.open`, as the original code does: the same rule as for PIL images.
+    torch.testing.assert_close(ignoring(images=str(path))["pixel_values"], as_stored, rtol=0, atol=0)
+    torch.testing.assert_close(honouring(images=str(path))["pixel_values"], expected_upright, rtol=0, atol=0)
 
 
 def test_missing_texts_become_null(processor):

@@ -55,7 +55,7 @@ def evaluate_model(
     class_names = list(benchmark.task(task).class_names)
     if model.config.num_labels != len(class_names):
         raise ValueError(f"The model has {model.config.num_labels} classes but task {task!r} has {len(class_names)}.")
-    splits = load_benchmark(benchmark.name, data_dir)
+    splits = load_benchmark(benchmark.name, data_dir, decode_images=False)  # bytes: no EXIF rotation
     if split not in splits:
         raise ValueError(f"{str(data_dir)!r} has no split {split!r}; it has {sorted(splits)}.")
     rows = splits[split]

@@ -97,6 +97,16 @@ def model_fingerprint(model: torch.nn.Module) -> str:
     return f"{type(_base(model)).__name__}:{weights_fingerprint(frozen_part(model)[0])}"
 
 
+def _ftfy_version() -> str | None:
+    from memekit.processing.processing_meme import FTFY_AVAILABLE
+
+    if not FTFY_AVAILABLE:
+        return None
+    from importlib.metadata import version
+
+    return version("ftfy")
+
+
 def cache_key(dataset_fingerprint: str, model_hash: str, processor, feature_dtype: str) -> str:
     vocabulary = json.dumps(processor.tokenizer.get_vocab(), sort_keys=True).encode()
     description = {
@@ -105,7 +115,9 @@ def cache_key(dataset_fingerprint: str, model_hash: str, processor, feature_dtyp
         "processor": processor.to_dict(),
         "tokenizer": hashlib.sha256(vocabulary).hexdigest(),
         "feature_dtype": feature_dtype,
-        "version": 1,
+        # The text cleaning depends on whether ftfy is installed (and its version); 2: images from bytes, no EXIF.
+        "ftfy": _ftfy_version(),
+        "version": 2,
     }
     return hashlib.sha256(json.dumps(description, sort_keys=True, default=str).encode()).hexdigest()[:32]
 

@@ -190,7 +190,8 @@ def load_task_splits(config: TrainConfig):
 
     benchmark = benchmark_of(config.dataset, config.data_dir)
     task = benchmark.task(config.task)
-    dataset = load_benchmark(config.dataset, config.data_dir)
+    # The stored bytes, opened by the processor as the original code opened the files (no EXIF rotation).
+    dataset = load_benchmark(config.dataset, config.data_dir, decode_images=False)
     splits = {}
     for name in ("train", "validation", "test"):
         if name not in dataset:
