@@ -1,9 +1,11 @@
 import argparse
 import copy
 import json
+import hashlib
 
 import pytest
 import torch
+from data_fixtures import write_image
 from helpers import random_image, run_fresh_python
 from reference_official import (
     OpenAICLIP,
@@ -18,6 +20,7 @@ from memekit import MemeCLIPForClassification, MemeProcessor
 from memekit.cli import main as cli_main
 from memekit.convert.memeclip import convert_memeclip
 from memekit.convert.openai_clip import clip_from_openai
+from memekit.outputs import MANIFEST
 from memekit.tiny import tiny_clip_tokenizer
 
 
@@ -235,3 +238,33 @@ def test_converted_model_predicts_with_its_saved_processor(converted):
     model = AutoModel.from_pretrained(converted)
     predictions = model.predict([random_image(1), random_image(2)], ["a meme", None])
     assert [p["label"] in {"Neutral", "Support", "Oppose"} for p in predictions] == [True, True]
+
+
+def _tree_hashes(folder):
+    files = (path for path in folder.rglob("*") if path.is_file())
+    return {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest() for path in files}
+
+
+def _refused(argv, capsys, *fragments):
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and all(fragment in err for fragment in fragments), err
+
+
+def test_convert_never_writes_over_an_existing_folder(official, tmp_path, capsys):
+    """An existing non-empty --output needs --overwrite, and then only a folder memekit wrote is replaced."""
+    output = tmp_path / "converted"
+    write_image(output / "mine.png", seed=0)
+    before = _tree_hashes(output)
+    argv = ["convert", "memeclip", "--checkpoint", str(official["checkpoint"]), "--clip", str(official["openai_file"]),
+            "--tokenizer", str(official["tokenizer_dir"]), "--task", "stance", "--output", str(output)]  # fmt: skip
+    _refused(argv, capsys, "already exists", "--overwrite")
+    _refused([*argv, "--overwrite"], capsys, "was not written by memekit")
+    assert _tree_hashes(output) == before
+
+    fresh = tmp_path / "fresh"
+    argv[-1] = str(fresh)
+    assert cli_main(argv) == 0
+    assert json.loads((fresh / MANIFEST).read_text())["kind"] == "converted model"
+    _refused(argv, capsys, "already exists")
+    assert cli_main([*argv, "--overwrite"]) == 0  # memekit's own folder, unchanged: replaceable

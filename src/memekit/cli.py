@@ -13,24 +13,56 @@ logger = logging.getLogger("memekit")
 
 
 def _read_memes_file(path: Path) -> tuple[list[str], list[str | None]]:
-    """Image paths (relative to the file's folder) and texts of a JSONL or CSV file with `image` and `text` columns."""
+    """Image paths (relative to the file's folder) and texts of a JSONL or CSV file with `image` and `text` columns.
+
+    Every image is checked before any prediction: a row without a usable image path, or whose image is missing, not
+    decodable or a decompression bomb, is an error naming the row (its line) and the file.
+    """
+    from PIL import Image
+
+    from memekit.data import image_problem
+    from memekit.dataset_scripts.common import read_csv, read_jsonl
+
     if not path.is_file():
         raise FileNotFoundError(f"`--input` file not found: {str(path)!r}.")
     if path.suffix == ".jsonl":
-        with open(path, encoding="utf-8") as file:
-            rows = [json.loads(line) for line in file if line.strip()]
+        rows, problems = read_jsonl(path)
+        if problems:
+            raise ValueError(f"`--input` {str(path)!r}: {problems[0]}.")
     elif path.suffix == ".csv":
         # Read as plain strings: no "None"/"NA" -> NaN conversion behind the user's back.
-        with open(path, encoding="utf-8", newline="") as file:
-            rows = list(csv.DictReader(file))
+        rows = read_csv(path)
     else:
         raise ValueError(f"`--input` must be a .jsonl or .csv file, got {str(path)!r}.")
-    for number, row in enumerate(rows, start=1):
+    if not rows:
+        raise ValueError(f"`--input` {str(path)!r} has no rows.")
+    images, texts = [], []
+    for line, row in rows:
+        where = f"`--input` {path.name}:{line}"
+        image = row.get("image")
         if "image" not in row:
-            raise ValueError(f"Row {number} of {str(path)!r} has no `image` column; expected `image` and `text`.")
-    images = [str(path.parent / row["image"]) for row in rows]
-    texts = [row.get("text") for row in rows]
+            raise ValueError(f"{where} has no `image` column; expected `image` and `text`.")
+        if not isinstance(image, str) or not image.strip():
+            raise ValueError(f"{where}: `image` must be a path relative to the file, got {image!r}.")
+        problem = image_problem(path.parent / image, Image.MAX_IMAGE_PIXELS, path.parent)
+        if problem is not None:
+            raise ValueError(f"{where}: {problem}.")
+        images.append(str(path.parent / image))
+        texts.append(row.get("text"))
     return images, texts
+
+
+def _check_images(images: list[str]) -> None:
+    """The same image checks as `memekit data prepare` (missing, not decodable, decompression bomb), naming the
+    argument's position."""
+    from PIL import Image
+
+    from memekit.data import image_problem
+
+    for index, image in enumerate(images, start=1):
+        problem = image_problem(Path(image), Image.MAX_IMAGE_PIXELS)
+        if problem is not None:
+            raise ValueError(f"`--images` entry {index}: {problem}.")
 
 
 def _print_table(
@@ -70,21 +102,32 @@ def run_demo(args: argparse.Namespace) -> None:
     from memekit.tiny import tiny_memeclip
     from memekit.train import main as train
 
+    from memekit.outputs import check_replaceable, replacing
+
     folder = Path(args.output)
+    # The demo writes only its own subfolders of --output, and replaces one on a rerun only if an earlier demo wrote
+    # it (each carries a manifest): anything else there is the user's and stays untouched. All are checked first.
+    parts = {"release": "demo release", "data": "dataset", "init": "demo model", "run": "demo run"}
+    for name, kind in parts.items():
+        check_replaceable(folder / name, kind, overwrite=True, argument=f"--output {folder}: subfolder")
     print(f"memekit demo: generating the demo memes in {folder}/ ...")
-    write_demo_release(folder / "release", seed=0)
+    with replacing(folder / "release", parts["release"], overwrite=True) as release_folder:
+        write_demo_release(release_folder, seed=0)
     prepare_benchmark("demo-memes", folder / "release", folder / "data", overwrite=True)
     labels = ["mismatch", "match"]
     model, processor = tiny_memeclip(labels, seed=0)
-    model.save_pretrained(folder / "init")
-    processor.save_pretrained(folder / "init")
+    with replacing(folder / "init", parts["init"], overwrite=True) as init_folder:
+        model.save_pretrained(init_folder)
+        processor.save_pretrained(init_folder)
     print("Training a tiny MemeCLIP (random frozen CLIP of hidden size 32; only the head learns) ...")
-    summary = train(
-        ["--dataset", "demo-memes", "--task", "match", "--data-dir", str(folder / "data"),
-         "--init-from", str(folder / "init"), "--epochs", "30", "--batch-size", "16", "--learning-rate", "1e-3",
-         "--selection-metric", "accuracy", "--seeds", "0", "--output-dir", str(folder / "run"),
-         "--feature-cache-dir", str(folder / "feature_cache")]
-    )  # fmt: skip
+    # In place: the run records its own folder in its card, so it is not built under another name.
+    with replacing(folder / "run", parts["run"], overwrite=True, in_place=True) as run_folder:
+        summary = train(
+            ["--dataset", "demo-memes", "--task", "match", "--data-dir", str(folder / "data"),
+             "--init-from", str(folder / "init"), "--epochs", "30", "--batch-size", "16", "--learning-rate", "1e-3",
+             "--selection-metric", "accuracy", "--seeds", "0", "--output-dir", str(run_folder),
+             "--feature-cache-dir", str(folder / "feature_cache")]
+        )  # fmt: skip
     release = folder / "run" / "seed_0" / "model"
     results = json.loads((release / "eval_results.json").read_text())
     test = results["test"]
@@ -129,6 +172,7 @@ def run_predict(args: argparse.Namespace) -> None:
             )
         if len(images) != len(texts):
             raise ValueError(f"Got {len(images)} images but {len(texts)} texts; pass one `--texts` entry per image.")
+        _check_images(images)
     model = AutoModel.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
     processor = AutoProcessor.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
     if not hasattr(model, "predict"):
@@ -148,6 +192,7 @@ def run_convert(args: argparse.Namespace) -> None:
         "output": args.output,
         "tokenizer": args.tokenizer,
         "unsafe_pickle": args.unsafe_pickle,
+        "overwrite": args.overwrite,
     }
     if args.model == "memeclip":
         from memekit.convert.memeclip import convert_memeclip
@@ -163,6 +208,8 @@ def run_convert(args: argparse.Namespace) -> None:
 def run_data_prepare(args: argparse.Namespace) -> None:
     from memekit.data import prepare_benchmark, prepare_custom
 
+    from memekit.data import class_counts
+
     options = {"skip_bad": args.skip_bad, "overwrite": args.overwrite, "seed": args.seed}
     if args.name == "custom":
         if not args.label_columns:
@@ -175,13 +222,43 @@ def run_data_prepare(args: argparse.Namespace) -> None:
             text_column=args.text_column,
             split_column=args.split_column,
             id_column=args.id_column,
+            image_root=args.image_root,
+            classes=_parse_classes(args.classes, args.label_columns),
             **options,
         )
     else:
+        for option in ("label_columns", "classes", "image_root", "split_column", "id_column"):
+            if getattr(args, option) is not None:
+                raise ValueError(f"`--{option.replace('_', '-')}` is for `custom` data only, not {args.name!r}.")
         output = prepare_benchmark(args.name, args.source, args.output, **options)
     print(
         f"Prepared {args.name} in {output}; load it with memekit.data.load_benchmark({args.name!r}, {str(output)!r})"
     )
+    if args.name == "custom":
+        for task, splits in class_counts(output).items():
+            print(f"\nClass counts of {task!r} per split:")
+            names = list(dict.fromkeys(name for counts in splits.values() for name in counts))
+            rows = [(name, *(str(splits[split].get(name, 0)) for split in splits)) for name in names]
+            _print_rows([("class", *splits), *rows])
+
+
+def _parse_classes(values: list[str] | None, label_columns: list[str] | None) -> dict[str, list[str]] | None:
+    """`--classes A B C` (one label column) or `--classes COLUMN=A,B,C ...` (any number of label columns)."""
+    if not values:
+        return None
+    if all("=" in value for value in values):
+        classes = {}
+        for value in values:
+            column, _, names = value.partition("=")
+            classes[column.strip()] = [name.strip() for name in names.split(",")]
+        return classes
+    if any("=" in value for value in values):
+        raise ValueError(f"`--classes` mixes COLUMN=A,B forms and plain class names: {values}; use one form.")
+    if label_columns is not None and len(label_columns) > 1:
+        raise ValueError(
+            f"With {len(label_columns)} label columns, give `--classes COLUMN=A,B,C` for each of them, got {values}."
+        )
+    return {label_columns[0]: list(values)} if label_columns else None
 
 
 def run_data_list(args: argparse.Namespace) -> None:
@@ -287,7 +364,19 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--seed", type=int, default=0, help="Seed of the split where no official one exists (MVSA).")
     custom = prepare.add_argument_group("custom data (your own CSV or JSON-lines file)")
     custom.add_argument("--label-columns", nargs="+", help="One task per label column.")
-    custom.add_argument("--image-column", default="image", help="Image paths, relative to the file's folder.")
+    custom.add_argument(
+        "--image-column", default="image", help="Image paths, relative to the file's folder (or --image-root)."
+    )
+    custom.add_argument(
+        "--image-root", help="Folder the image paths are relative to; every image must lie inside it (default: the "
+        "file's folder)."
+    )
+    custom.add_argument(
+        "--classes",
+        nargs="+",
+        help="The allowed label values, in class order: `A B C` (one label column) or `COLUMN=A,B,C ...`; any other "
+        "value is a bad row.",
+    )
     custom.add_argument("--text-column", default="text")
     custom.add_argument("--split-column", help="train/validation/test per row (default: seeded 8:1:1 split).")
     custom.add_argument("--id-column", help="Row ids (default: the image path).")
@@ -309,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
             help="CLIP the model was trained on: Hub id or folder (transformers), or an OpenAI-format .pt file.",
         )
         subparser.add_argument("--output", required=True, help="Folder to write.")
+        subparser.add_argument(
+            "--overwrite", action="store_true", help="Replace an existing --output folder that memekit wrote."
+        )
         subparser.add_argument(
             "--tokenizer", help="Hub id or folder of the CLIP tokenizer (defaults to --clip, or ViT-L/14's for a .pt)."
         )

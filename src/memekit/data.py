@@ -8,8 +8,7 @@ plus a `README.md` dataset card whose YAML declares the configs, features and sp
 
 import logging
 import math
-import shutil
-import tempfile
+import os
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -22,6 +21,7 @@ from PIL import Image
 from memekit.dataset_scripts import BENCHMARKS
 from memekit.dataset_scripts.common import Benchmark, Example, Problem, ReadOptions, ReadResult, Task
 from memekit.dataset_scripts.custom import custom_benchmark
+from memekit.outputs import check_replaceable, read_manifest, replacing
 
 
 CUSTOM_METRICS = ("accuracy", "macro_f1", "weighted_f1", "auroc")
@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 MAX_SHARD_BYTES = 500 * 1024 * 1024
 _SHOWN_PROBLEMS = 20
+# Written into each prepared folder's manifest; raise it when the same release would convert differently.
+CONVERTER_VERSION = 2
 
 
 class BadInputError(ValueError):
@@ -95,12 +97,43 @@ def prepare_custom(
     text_column: str = "text",
     split_column: str | None = None,
     id_column: str | None = None,
+    image_root: str | Path | None = None,
+    classes: dict[str, list[str]] | list[str] | None = None,
     **options,
 ) -> Path:
-    """`prepare_benchmark` for your own CSV or JSON-lines file (see `dataset_scripts/custom.py`); `options` are
-    `skip_bad`, `overwrite`, `seed` and `max_image_pixels`."""
-    benchmark = custom_benchmark(source, label_columns, image_column, text_column, split_column, id_column)
-    return write_benchmark(benchmark, Path(source).parent, output, **options)
+    """`prepare_benchmark` for your own CSV or JSON-lines file (see `dataset_scripts/custom.py`).
+
+    Image paths are relative to `image_root` (default: the file's folder) and must lie inside it. `classes` declares
+    the allowed values of the label columns (a list when there is one label column, else a dict per column); any
+    other value is a bad row. `options` are `skip_bad`, `overwrite`, `seed` and `max_image_pixels`.
+    """
+    source = Path(source)
+    root = Path(image_root) if image_root is not None else source.parent
+    if image_root is not None and not root.is_dir():
+        raise FileNotFoundError(f"`image_root` must be the folder holding your images, got {str(root)!r}.")
+    benchmark = custom_benchmark(
+        source, label_columns, image_column, text_column, split_column, id_column, image_root=root, classes=classes
+    )
+    output = write_benchmark(benchmark, root, output, protected=(source,), **options)
+    for task, splits in class_counts(output).items():
+        rare = [name for name, count in splits.get("train", {}).items() if count < 2]
+        if rare:
+            logger.warning(
+                "Label column %r: class(es) %s have fewer than two training examples (a typo in the file?); declare "
+                "the allowed values with --classes to catch such values.",
+                task,
+                rare,
+            )
+    return output
+
+
+def class_counts(path: str | Path) -> dict[str, dict[str, dict[str, int]]]:
+    """Examples per class of each task and split of a prepared folder ({task: {split: {class: count}}}), from its
+    manifest; rows without a label count under "(no label)"."""
+    manifest = read_manifest(path)
+    if manifest is None or "class_counts" not in manifest:
+        raise FileNotFoundError(f"{str(path)!r} is not a folder written by `memekit data prepare` (no manifest).")
+    return manifest["class_counts"]
 
 
 def features_of(benchmark: Benchmark) -> datasets.Features:
@@ -125,15 +158,17 @@ def prepare_benchmark(
     Args:
         name: a registered benchmark (`memekit data list`).
         source: the folder holding the release as distributed.
-        output: the folder to write; it must not exist unless `overwrite`.
-        skip_bad: drop rows that cannot be converted (missing or broken image, unknown label or split, duplicate id)
-            instead of stopping; their count is logged and written in the dataset card.
-        overwrite: replace an existing `output`.
+        output: the folder to write; it must not exist (or be empty) unless `overwrite`. It may not be `source` or
+            contain it.
+        skip_bad: drop rows that cannot be converted (missing, broken or outside-the-source image, unknown label or
+            split, duplicate id) instead of stopping; their count is logged and written in the dataset card.
+        overwrite: replace an existing `output`, which must be a folder memekit prepared, holding only the files it
+            wrote there, unchanged (its `memekit-manifest.json` lists them with their SHA-256).
         seed: seed of the split for benchmarks without an official one (MVSA).
         max_image_pixels: images with more pixels are rejected as decompression bombs (default: Pillow's limit).
 
     Returns:
-        The output folder. Nothing is left there on failure: the dataset is written next to it and moved into place.
+        The output folder. A failure changes nothing there: the dataset is written next to it and swapped in.
     """
     return write_benchmark(get_benchmark(name), source, output, skip_bad, overwrite, seed, max_image_pixels)
 
@@ -146,17 +181,20 @@ def write_benchmark(
     overwrite: bool = False,
     seed: int = 0,
     max_image_pixels: int | None = None,
+    protected: tuple[str | Path, ...] = (),
 ) -> Path:
-    """`prepare_benchmark` for any `Benchmark`, registered or built at run time (e.g. a user's own data)."""
+    """`prepare_benchmark` for any `Benchmark`, registered or built at run time (e.g. a user's own data).
+
+    Every image must lie inside `source` (symbolic links resolved); `output` is never `source`, a folder containing
+    it, or one of `protected`, and it is replaced only when memekit wrote it (see `memekit.outputs`).
+    """
     source, output = Path(source), Path(output)
     if not source.is_dir():
         raise FileNotFoundError(
             f"`source` must be the folder of the {benchmark.pretty_name} release, got {str(source)!r}."
         )
-    if output.exists() and not overwrite:
-        raise FileExistsError(
-            f"`output` {str(output)!r} already exists; pass `overwrite=True` (--overwrite) to replace it."
-        )
+    protect = (source, *protected)
+    check_replaceable(output, "dataset", overwrite, protect)
 
     result = benchmark.read(source, ReadOptions(seed=seed))
     examples, problems = _validate(benchmark, result, max_image_pixels or Image.MAX_IMAGE_PIXELS, source)
@@ -173,25 +211,42 @@ def write_benchmark(
     if not examples:
         raise BadInputError(f"No convertible rows in {str(source)!r}.")
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    try:
+    counts = _count_classes(benchmark, examples)
+    info = {"benchmark": benchmark.name, "converter_version": CONVERTER_VERSION, "class_counts": counts}
+    with replacing(output, "dataset", overwrite, protect, info) as staging:
         split_sizes = _write_parquet(benchmark, examples, staging)
         _card(benchmark, examples, problems, result.notes, split_sizes).save(staging / "README.md")
-        if output.exists():
-            shutil.rmtree(output)
-        staging.rename(output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     sizes = {split: size for split, (size, _) in split_sizes.items()}
     logger.info("Wrote %s (%s) to %s", benchmark.pretty_name, sizes, output)
     return output
 
 
-def load_benchmark(name: str, path: str | Path) -> datasets.DatasetDict:
+def _count_classes(benchmark: Benchmark, examples: list[Example]) -> dict[str, dict[str, dict[str, int]]]:
+    counts = {}
+    for task in benchmark.tasks:
+        per_split: dict[str, Counter] = {}
+        for example in examples:
+            per_split.setdefault(example.split, Counter())[example.labels.get(task.name, -1)] += 1
+        counts[task.name] = {
+            split: {
+                **{name: per_split[split][index] for index, name in enumerate(task.class_names)},
+                **({"(no label)": per_split[split][-1]} if per_split[split][-1] else {}),
+            }
+            for split in benchmark.splits
+            if split in per_split
+        }
+    return counts
+
+
+def load_benchmark(name: str, path: str | Path, decode_images: bool = True) -> datasets.DatasetDict:
     """The `DatasetDict` of a folder written by `prepare_benchmark` for benchmark `name` (or `prepare_custom`, with
-    `name="custom"`), offline."""
+    `name="custom"`), offline.
+
+    With `decode_images=False` the `image` column holds the stored file bytes (`{"bytes": ..., "path": ...}`), which
+    memekit's processors open with Pillow exactly as the original code opened the files. `datasets`' own decoder
+    (the default, `True`) rotates images by their EXIF orientation, which the original pipelines never do; memekit's
+    training, evaluation and prediction therefore read the bytes.
+    """
     path = Path(path)
     if not (path / "README.md").is_file():
         raise FileNotFoundError(
@@ -212,6 +267,8 @@ def load_benchmark(name: str, path: str | Path) -> datasets.DatasetDict:
     missing = [task.name for task in benchmark.tasks if task.name not in dataset[next(iter(dataset))].features]
     if missing:
         raise ValueError(f"{str(path)!r} does not hold benchmark {name!r}: no column for tasks {missing}.")
+    if not decode_images:
+        dataset = dataset.cast_column("image", datasets.Image(decode=False))
     return dataset
 
 
@@ -227,7 +284,11 @@ def _validate(
         elif key in first_seen:
             reason = f"duplicate id {example.id!r} (first at {first_seen[key]})"
         else:
-            reason = _label_problem(benchmark, example) or _image_problem(example.image, max_pixels, source)
+            reason = (
+                _label_problem(benchmark, example)
+                or _outside_problem(example.image, source)
+                or image_problem(example.image, max_pixels, source)
+            )
         if reason is None:
             first_seen[key] = example.origin
             valid.append(example)
@@ -244,9 +305,29 @@ def _label_problem(benchmark: Benchmark, example: Example) -> str | None:
     return None
 
 
-def _image_problem(path: Path, max_pixels: int, source: Path) -> str | None:
+def _outside_problem(path: Path, source: Path) -> str | None:
+    """Why an image path from an annotation file must not be read: it leaves the source folder (by `..`, an absolute
+    path or a symbolic link), so its file would be embedded in a dataset meant for the Hub."""
+    if Path(path).resolve().is_relative_to(source.resolve()):
+        return None
+    return (
+        f"image {_shown(path, Path(os.path.abspath(source)))!r} is outside the source folder (by '..', an absolute "
+        "path or a symbolic link)"
+    )
+
+
+def _shown(path: Path, root: Path) -> str:
     # Messages name the image relative to the release folder: they end up in dataset cards, which may be published.
-    shown = str(path.relative_to(source)) if path.is_relative_to(source) else path.name
+    absolute = Path(os.path.abspath(path))
+    return absolute.relative_to(root).as_posix() if absolute.is_relative_to(root) else path.name
+
+
+def image_problem(path: Path, max_pixels: int, root: Path | None = None) -> str | None:
+    """Why the image file `path` cannot be used (missing, not decodable, a decompression bomb), or None; the message
+    names the image relative to `root` when given."""
+    path = Path(path)
+    root = Path(os.path.abspath(root)) if root is not None else None
+    shown = _shown(path, root) if root is not None else str(path)
     if not path.is_file():
         return f"image {shown!r} not found"
     try:

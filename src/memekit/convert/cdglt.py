@@ -13,7 +13,14 @@ from pathlib import Path
 import torch
 from transformers import GPT2Config, GPT2Model
 
-from memekit.convert.common import build_processor, load_head, load_official_state_dict, write_converted
+from memekit.convert.common import (
+    MODEL_KIND,
+    build_processor,
+    load_head,
+    load_official_state_dict,
+    write_converted,
+)
+from memekit.outputs import check_replaceable
 from memekit.convert.openai_clip import load_clip
 from memekit.modeling.cdglt import CDGLTConfig, CDGLTForClassification
 
@@ -41,6 +48,7 @@ def convert_cdglt(
     output: str | Path,
     tokenizer: str | Path | None = None,
     unsafe_pickle: bool = False,
+    overwrite: bool = False,
 ) -> CDGLTForClassification:
     """
     Convert an official CDGLT state dict and write a `save_pretrained` folder (model, processor, bundle code).
@@ -55,10 +63,12 @@ def convert_cdglt(
         output: folder to write.
         tokenizer: Hub id or folder of the CLIP tokenizer and image processor (defaults as for MemeCLIP).
         unsafe_pickle: allow non-tensor pickled objects in `checkpoint` (trusted files only).
+        overwrite: replace an existing `output` folder, which must be one memekit wrote.
     """
     if task not in CDGLT_TASK_LABELS:
         raise ValueError(f"`task` must be one of {sorted(CDGLT_TASK_LABELS)}, got {task!r}.")
     labels = CDGLT_TASK_LABELS[task]
+    check_replaceable(output, MODEL_KIND, overwrite)  # before the slow part, so a refusal costs nothing
     official = load_official_state_dict(checkpoint, "adapter.0.weight", "CDGLT", unsafe_pickle=unsafe_pickle)
     if official["classifier.weight"].shape[0] != len(labels):
         raise ValueError(
@@ -93,7 +103,7 @@ def convert_cdglt(
     }
     head["gate.weight"] = official["scale"].float().reshape(1)
     load_head(model, head, backbone_prefixes=("clip.", "gpt2."))
-    write_converted(model, build_processor(clip, tokenizer, config.clip_config, preset="cdglt"), output)
+    write_converted(model, build_processor(clip, tokenizer, config.clip_config, preset="cdglt"), output, overwrite)
     logger.info("Wrote the converted CDGLT (%s) to %s", task, output)
     return model
 

@@ -6,10 +6,12 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, CLIPConfig, CLIPImageProcessorPil
 
+from memekit.outputs import replacing
 from memekit.processing import PRESETS, MemeProcessor
 
 
 DEFAULT_CLIP_TOKENIZER = "openai/clip-vit-large-patch14"
+MODEL_KIND = "converted model"  # the kind named in the manifest of a converted folder (memekit.outputs)
 
 
 def load_official_state_dict(
@@ -72,8 +74,11 @@ def load_head(model: torch.nn.Module, head: dict[str, torch.Tensor], backbone_pr
         raise ValueError(f"Head weights do not fit: missing {missing_head}, unexpected {unexpected}.")
 
 
-def write_converted(model: torch.nn.Module, processor: MemeProcessor, output: str | Path) -> None:
-    """Save a converted model (in eval mode) and its processor with `save_pretrained`, bundle code included."""
-    output = Path(output)
-    model.eval().save_pretrained(output)
-    processor.save_pretrained(output)
+def write_converted(
+    model: torch.nn.Module, processor: MemeProcessor, output: str | Path, overwrite: bool = False
+) -> None:
+    """Save a converted model (in eval mode) and its processor with `save_pretrained`, bundle code included, into a
+    new `output` folder; an existing non-empty one is replaced only with `overwrite`, and only if memekit wrote it."""
+    with replacing(output, MODEL_KIND, overwrite, info={"model_type": model.config.model_type}) as staging:
+        model.eval().save_pretrained(staging)
+        processor.save_pretrained(staging)

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import torch
 
-from memekit.convert.common import build_processor, load_head, load_official_state_dict, write_converted
+from memekit.convert.common import (
+    MODEL_KIND,
+    build_processor,
+    load_head,
+    load_official_state_dict,
+    write_converted,
+)
+from memekit.outputs import check_replaceable
 from memekit.convert.openai_clip import load_clip, openai_to_hf_state_dict
 from memekit.modeling.memeclip import MemeCLIPConfig, MemeCLIPForClassification
 
@@ -49,6 +56,7 @@ def convert_memeclip(
     output: str | Path,
     tokenizer: str | Path | None = None,
     unsafe_pickle: bool = False,
+    overwrite: bool = False,
 ) -> MemeCLIPForClassification:
     """
     Convert an official MemeCLIP checkpoint and write a `save_pretrained` folder (model, processor, bundle code).
@@ -63,10 +71,12 @@ def convert_memeclip(
         tokenizer: Hub id or folder of the CLIP tokenizer and image processor. Defaults to `clip` when that is a Hub id
             or folder, and to `openai/clip-vit-large-patch14` when it is a `.pt` file.
         unsafe_pickle: allow non-tensor pickled objects in `checkpoint` (trusted files only).
+        overwrite: replace an existing `output` folder, which must be one memekit wrote.
     """
     if task not in MEMECLIP_TASK_LABELS:
         raise ValueError(f"`task` must be one of {sorted(MEMECLIP_TASK_LABELS)}, got {task!r}.")
     labels = MEMECLIP_TASK_LABELS[task]
+    check_replaceable(output, MODEL_KIND, overwrite)  # before the slow part, so a refusal costs nothing
     official = load_official_state_dict(checkpoint, "classifier.weight", "MemeCLIP", unsafe_pickle=unsafe_pickle)
     head = {key: value.float() for key, value in official.items() if key.startswith(_HEAD_PREFIXES)}
     if "image_map.proj.0.weight" not in head:
@@ -110,6 +120,6 @@ def convert_memeclip(
     model = MemeCLIPForClassification(config)
     model.clip.load_state_dict(clip_state)
     load_head(model, head, backbone_prefixes=("clip.",))
-    write_converted(model, build_processor(clip, tokenizer, config.clip_config, preset="memeclip"), output)
+    write_converted(model, build_processor(clip, tokenizer, config.clip_config, preset="memeclip"), output, overwrite)
     logger.info("Wrote the converted MemeCLIP (%s) to %s", task, output)
     return model
