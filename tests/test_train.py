@@ -66,6 +66,7 @@ def test_two_epoch_run_through_the_command_line(prepared, tmp_path):
     metrics = meta["model-index"][0]["results"][0]["metrics"]
     assert {metric["type"] for metric in metrics} >= {"accuracy", "macro_f1", "weighted_f1"}
     assert "learning_rate: 0.001" in card and "Terms of the original release" in card and "limitations" in card
+    assert "no EXIF rotation" in card and "without it its repairs are skipped" in card  # how to feed the model
 
     model = AutoModel.from_pretrained(release)
     assert isinstance(model, MemeCLIPForClassification)

@@ -75,7 +75,9 @@ def save_training_curve(history: list[dict], path: Path, selection_metric: str) 
     plt.close(figure)
 
 
-def build_model_card(model, results: dict, config, benchmark, folder_name: str) -> ModelCard:
+def build_model_card(
+    model, results: dict, config, benchmark, folder_name: str, processor=None
+) -> ModelCard:
     task = benchmark.task(config.task)
     test = results["test"]
     eval_results = [
@@ -156,6 +158,10 @@ Per-class figures and confusion matrices: `eval_results.json`, `confusion_matrix
 
 Terms of the original release: {benchmark.terms}
 
+## Preprocessing
+
+{_preprocessing_note(processor)}
+
 ## Intended use and limitations
 
 Intended for research on multimodal hate, harm, sentiment, sarcasm and metaphor detection in memes and social-media
@@ -164,6 +170,24 @@ moderation system and must not be the sole basis of decisions about people. Meme
 Predictions on posts unlike the training data (other languages, platforms, periods or topics) are unreliable.
 """
     return ModelCard(content)
+
+
+def _preprocessing_note(processor) -> str:
+    """What a user of the release must know to feed it as it was trained."""
+    images = (
+        "Images are opened with Pillow as they are stored (`Image.open(...).convert(\"RGB\")`, no EXIF rotation), as "
+        "the original code opens them; `predict` and the processor do the same for paths, bytes and dataset cells."
+    )
+    if getattr(processor, "text_cleaning", None) != "openai":
+        return images + " Texts go to CLIP's tokenizer as they are, as `CLIPProcessor` gives them."
+    from memekit.processing.processing_meme import FTFY_AVAILABLE
+
+    return (
+        images + " Texts are cleaned as OpenAI's `clip.tokenize` does (`ftfy.fix_text`, HTML unescaping, whitespace, "
+        "`str.lower()`). Install `ftfy` where you run the model: without it its repairs are skipped and a few texts "
+        "(mojibake, fullwidth letters, ligatures, curly quotes) tokenise differently from training."
+        + ("" if FTFY_AVAILABLE else " **This model was trained without ftfy installed**: its texts were not repaired.")
+    )
 
 
 def release_model(model, processor, results: dict, config, benchmark, folder: str | Path) -> Path:
@@ -179,7 +203,7 @@ def release_model(model, processor, results: dict, config, benchmark, folder: st
     if results.get("history"):
         save_training_curve(results["history"], folder / "training_curve.png", results["selection_metric"])
     name = f"{config.model}-{benchmark.name}-{config.task}"
-    build_model_card(model, results, config, benchmark, name).save(folder / "README.md")
+    build_model_card(model, results, config, benchmark, name, processor).save(folder / "README.md")
     logger.info("Released the selected model in %s", folder)
     return folder
 
