@@ -5,13 +5,21 @@ turns the release, exactly as distributed, into `Example`s and `Problem`s. It do
 anything: `memekit.data.prepare_benchmark` does that the same way for every benchmark.
 """
 
+import codecs
 import csv
 import io
 import json
+import logging
+import math
+import os
 import random
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+logger = logging.getLogger(__name__)
 
 
 SPLITS = ("train", "validation", "test")
@@ -94,15 +102,45 @@ class LabelError(ValueError):
     """A label value outside a task's known set."""
 
 
-def decode_text(data: bytes) -> str:
-    """Bytes of a release file as text. UTF-8 (a BOM is dropped); in a file that is not all UTF-8, each line that is
-    not UTF-8 is read as Windows-1252, else Latin-1 (never fails), so a few stray bytes cannot garble the rest."""
+# Byte-order marks, longest first: the UTF-32 LE mark starts with the UTF-16 LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def decode_text(data: bytes, name: str = "") -> str:
+    """Bytes of a release file as text; never fails.
+
+    A byte-order mark selects its encoding and is dropped: UTF-8, UTF-16 LE/BE (what Excel's "Unicode text" and
+    some Windows tools write) or UTF-32 LE/BE. Bytes that are not valid in the marked UTF-16/32 encoding become
+    U+FFFD, with a warning naming `name`. Without a mark the text is UTF-8; in a file that is not all UTF-8, each line
+    that is not UTF-8 is read as Windows-1252, else Latin-1, so a few stray bytes cannot garble the rest.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            data = data[len(bom) :]
+            if encoding != "utf-8":
+                try:
+                    return data.decode(encoding)
+                except UnicodeDecodeError as error:
+                    logger.warning(
+                        "%s starts with a %s byte-order mark but is not all %s (%s); the bytes that are not are "
+                        "read as U+FFFD.",
+                        name or "A file",
+                        encoding.upper(),
+                        encoding.upper(),
+                        error.reason,
+                    )
+                    return data.decode(encoding, errors="replace")
+            break
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
     lines = []
     for line in data.splitlines(keepends=True):
         for encoding in ("utf-8", "cp1252", "latin-1"):
@@ -115,27 +153,52 @@ def decode_text(data: bytes) -> str:
 
 
 def read_text(path: Path) -> str:
-    return decode_text(path.read_bytes())
+    return decode_text(path.read_bytes(), name=str(path))
 
 
 def read_csv(path: Path, delimiter: str = ",") -> list[tuple[int, dict[str, str]]]:
-    """Rows of a CSV file as strings, keyed by header, with the line number where each row starts.
+    """Rows of a CSV file as strings, keyed by header (names stripped), with the physical line where each row starts.
 
-    Values stay exactly as written: "None", "NaN", "NA" and "null" are text, not missing values.
+    The header is line 1; blank lines and the extra lines of quoted multi-line fields count, so a row's number is the
+    line an editor shows. Blank lines are skipped, as `csv.DictReader` does. A row with fewer fields than the header
+    has None for the missing ones; fields beyond the header are ignored. Values stay exactly as written: "None",
+    "NaN", "NA" and "null" are text, not missing values. A line the csv module cannot parse (such as a field over its
+    size limit) is a ValueError naming the file and line.
     """
-    reader = csv.DictReader(io.StringIO(read_text(path), newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(read_text(path), newline=""), delimiter=delimiter)
+    header: list[str] | None = None
     rows = []
-    line = reader.line_num + 1
-    for row in reader:
-        rows.append((line, {(key or "").strip(): value for key, value in row.items()}))
-        line = reader.line_num + 1
+    start = 1
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise ValueError(
+                f"{str(path)!r}, line {start}: not readable as CSV ({error}); check the file is the release's CSV."
+            ) from None
+        if fields:
+            if header is None:
+                header = [name.strip() for name in fields]
+            else:
+                padded = fields + [None] * (len(header) - len(fields))
+                rows.append((start, dict(zip(header, padded))))
+        start = reader.line_num + 1
     return rows
 
 
+# Line ends of JSON lines: a raw CR or LF cannot occur inside a JSON value, but U+2028 and the other separators that
+# `str.splitlines` splits on can.
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def read_jsonl(path: Path) -> tuple[list[tuple[int, dict]], list[Problem]]:
-    """Objects of a JSON-lines file with their line numbers; lines that are not JSON objects become problems."""
+    """Objects of a JSON-lines file with their physical line numbers (from 1, blank lines counted); lines that are not
+    JSON objects become problems. `NaN` and `Infinity` are read as floats, as `json.loads` does: the converters'
+    label checks refuse them."""
     rows, problems = [], []
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
+    for number, line in enumerate(_LINE_END.split(read_text(path)), start=1):
         if not line.strip():
             continue
         try:
@@ -150,6 +213,44 @@ def read_jsonl(path: Path) -> tuple[list[tuple[int, dict]], list[Problem]]:
     return rows, problems
 
 
+_INTEGER_TEXT = re.compile(r"[0-9]+(?:\.0*)?")
+
+
+def class_index(value: object, what: str, num_labels: int, strings: bool = False) -> int:
+    """The class index 0..num_labels-1 that a label value holds; a LabelError naming `what` and the value otherwise.
+
+    Accepted: an integer; a float with an integral value, such as 1.0 (what pandas writes for an integer column with
+    missing values); and, with `strings`, a string of ASCII digits optionally followed by `.0` ("1", " 1.0 ").
+    Refused: booleans, NaN, infinities, non-integral numbers ("1.5", "-0.5"), exponents ("1e3") and words ("true").
+    """
+    number: int | None = None
+    if value is None:
+        reason = "missing"
+    elif isinstance(value, bool):
+        reason = "a boolean"
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            reason = "not a finite number"
+        elif not value.is_integer():
+            reason = "not an integer"
+        else:
+            number = int(value)
+    elif isinstance(value, str) and strings:
+        if _INTEGER_TEXT.fullmatch(value.strip()):
+            number = int(value.strip().split(".")[0])
+        else:
+            reason = "not an integer"
+    else:
+        reason = "a string" if isinstance(value, str) else f"a {type(value).__name__}"
+    if number is None:
+        raise LabelError(f"{what} {value!r} is not a class index ({reason}, expected an integer 0..{num_labels - 1})")
+    if not 0 <= number < num_labels:
+        raise LabelError(f"{what} {value!r} outside 0..{num_labels - 1}")
+    return number
+
+
 def find_path(source: Path, candidates: Iterable[str], what: str, layout: str) -> Path:
     """The first of `candidates` (relative to `source`) that exists; a clear error naming the layout otherwise."""
     candidates = list(candidates)
@@ -159,6 +260,121 @@ def find_path(source: Path, candidates: Iterable[str], what: str, layout: str) -
             return path
     raise FileNotFoundError(
         f"No {what} in {str(source)!r}: looked for {', '.join(repr(c) for c in candidates)}. Expected layout: {layout}"
+    )
+
+
+# Any image file, by suffix: a `name_pattern` for releases whose image names follow no pattern of their own.
+IMAGE_FILE = re.compile(r"[^.].*\.(?:png|jpe?g|gif|bmp|webp|tiff?)", re.IGNORECASE)
+# Folders that hold no release files: version control, caches, macOS's zip metadata.
+_SKIPPED_FOLDERS = ("__MACOSX",)
+_SHOWN_FOLDERS = 5
+
+
+def locate_image_folder(
+    source: Path,
+    candidates: Iterable[str],
+    names: Iterable[str],
+    what: str,
+    layout: str,
+    name_pattern: re.Pattern[str] | None = None,
+) -> Path:
+    """The folder under `source` that holds the images the annotations name, at whatever depth it was unpacked.
+
+    Downloads nest an image folder differently (MET-Meme's `Eimages/`, `Eimages/Eimages/` ...), so the folder is
+    chosen by content, not by name: the first of `candidates` (paths relative to `source`, in order of preference)
+    that holds every file of `names` is taken at once; otherwise every folder below `source` is searched, once
+    (symbolic links are not followed; hidden folders and `__MACOSX` are skipped), and the folder holding most of
+    `names` wins (ties: a candidate, then the shallowest). Images it lacks are then reported row by row.
+
+    Args:
+        source: the release folder; the folder returned is always below it (never resolved through links).
+        candidates: the usual places of the image folder, relative to `source`; ones that leave `source` are ignored.
+        names: the file names (not paths) of the images the annotations expect.
+        what: what the folder is, for the error message (e.g. "MET-Meme image folder").
+        layout: the expected layout of the release, for the error message.
+        name_pattern: what the release's image names look like (a regex matched against whole file names), used only
+            to name, in the error, folders whose files look like images of the release; by default files with the
+            suffixes of `names`.
+
+    Raises:
+        FileNotFoundError: no folder holds any of `names` (or, when `names` is empty, no candidate exists); the
+            message names the candidates and the folders whose files look like the release's images, if any.
+    """
+    source = Path(source)
+    names = set(names)
+    relative = []
+    for candidate in candidates:
+        path = os.path.normpath(candidate)
+        if path != ".." and not path.startswith(f"..{os.sep}") and not os.path.isabs(path) and path not in relative:
+            relative.append(path)
+    relative = relative or ["."]
+    if not names:  # no row to place (an empty release, or only bad rows): an existing candidate will do
+        for path in relative:
+            if (source / path).is_dir():
+                return source / path
+        raise FileNotFoundError(
+            f"No {what} in {str(source)!r}: looked for {', '.join(repr(path) for path in relative)}. Expected "
+            f"layout: {layout}"
+        )
+
+    def held(folder: Path) -> int:
+        try:
+            return len(names.intersection(os.listdir(folder)))
+        except OSError:
+            return 0
+
+    counts = [held(source / path) for path in relative]
+    for path, count in zip(relative, counts):
+        if count == len(names):
+            return source / path
+
+    preference = {os.path.normpath(source / path): index for index, path in enumerate(relative)}
+    suffixes = {os.path.splitext(name)[1].lower() for name in names}
+    best: tuple[tuple, str] | None = None
+    lookalikes: dict[str, list[str]] = {}  # folder -> files that look like the release's images (for the error only)
+    for folder, subfolders, files in os.walk(source):
+        subfolders[:] = sorted(s for s in subfolders if not s.startswith(".") and s not in _SKIPPED_FOLDERS)
+        count = len(names.intersection(files))
+        if count:
+            depth = os.path.relpath(folder, source).count(os.sep)
+            key = (-count, preference.get(os.path.normpath(folder), len(preference)), depth, folder)
+            if best is None or key < best[0]:
+                best = (key, folder)
+        elif best is None and len(lookalikes) < _SHOWN_FOLDERS:
+            similar = [
+                file
+                for file in files
+                if (name_pattern.fullmatch(file) if name_pattern else os.path.splitext(file)[1].lower() in suffixes)
+            ]
+            if similar:
+                lookalikes[folder] = sorted(similar)
+    if best is not None:
+        folder = Path(best[1])
+        logger.info(
+            "The %s is %r: it holds %d of the %d images the annotations name.",
+            what,
+            str(folder.relative_to(source)),
+            -best[0][0],
+            len(names),
+        )
+        return folder
+
+    example = sorted(names)[0]
+    if lookalikes:
+        shown = "; ".join(
+            f"{os.path.relpath(folder, source)!r} ({len(files)} files such as {files[0]!r})"
+            for folder, files in lookalikes.items()
+        )
+        found = (
+            f"Folders below the source hold files that look like its images but not the expected names: {shown}. "
+            "Is it another version of the release, or were the images renamed?"
+        )
+    else:
+        found = "No folder below the source holds files that look like its images."
+    raise FileNotFoundError(
+        f"No {what} in {str(source)!r}: none of the {len(names)} images the annotations name (such as {example!r}) "
+        f"is in {', '.join(repr(path) for path in relative)} or any other folder below the source. {found} Unpack "
+        f"the release's images into the source folder (at any depth). Expected layout: {layout}"
     )
 
 

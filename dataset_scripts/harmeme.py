@@ -3,10 +3,11 @@ harmful a meme is and whom it targets.
 
 Release layout: the annotations are JSON lines in `HarMeme_V1/Annotations/Harm-C/{train,val,test}.jsonl` and
 `HarMeme_V1/Annotations/Harm-P/{train_v1,val_v1,test_v1}.jsonl` of the MOMENTA repository, one object per meme with
-`id`, `image`, `labels` ([severity] or [severity, target, ...]) and `text` (OCR). The images come as a separate
-archive, `HarMeme_Images/harmeme_images_covid_19/` and `HarMeme_Images/harmeme_images_us_pol/`, that users unpack at
-different places, so images are found by file name anywhere under the source folder. A flat folder with
-`{train,val,test}.jsonl` and `images/` (also the mmf layout `data/datasets/memes/defaults/`) is read too.
+`id`, `image`, `labels` ([severity] or [severity, target, ...]; one Harm-P row has an empty severity and is kept
+without harmfulness) and `text` (OCR). The images come as a separate archive, `HarMeme_Images/harmeme_images_covid_19/`
+and `HarMeme_Images/harmeme_images_us_pol/`, that users unpack at different places, so images are found by file name
+anywhere under the source folder. A flat folder with `{train,val,test}.jsonl` and `images/` (also the mmf layout
+`data/datasets/memes/defaults/`) is read too.
 """
 
 from collections import Counter
@@ -36,7 +37,10 @@ TASKS = (
         "target",
         TARGETS,
         ("accuracy", "macro_f1"),
-        description="Defined on harmful memes only: -1 on not-harmful memes and on harmful memes without a target.",
+        description=(
+            "Defined on harmful memes: -1 on not-harmful memes and on memes without a target. A meme whose "
+            "harmfulness the release leaves empty keeps the target it lists."
+        ),
     ),
 )
 _RELEASE_SPLITS = {"train": "train", "val": "validation", "test": "test"}
@@ -150,12 +154,13 @@ def _image_index(source: Path, names: set[str], variant: _Variant) -> dict[str, 
 
 
 def _labels(value: object) -> tuple[int, list[int]]:
-    """Severity index and target indices of a `labels` list; ValueError naming the value when it is not valid."""
+    """Severity index (-1 when the release leaves it empty) and target indices of a `labels` list; ValueError naming
+    the value when it is not valid."""
     if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
         raise ValueError(f"`labels` must be a non-empty list of strings, got {value!r}")
     severity = value[0].strip().lower()
-    if severity not in SEVERITIES:
-        raise ValueError(f"unknown harmfulness {value[0]!r} (expected one of {list(SEVERITIES)})")
+    if severity and severity not in SEVERITIES:
+        raise ValueError(f"unknown harmfulness {value[0]!r} (expected one of {list(SEVERITIES)}, or empty)")
     targets = []
     for item in value[1:]:
         target = item.strip().lower()
@@ -163,7 +168,7 @@ def _labels(value: object) -> tuple[int, list[int]]:
             raise ValueError(f"unknown target {item!r} (expected one of {list(TARGETS)})")
         if TARGETS.index(target) not in targets:
             targets.append(TARGETS.index(target))
-    return SEVERITIES.index(severity), targets
+    return (SEVERITIES.index(severity) if severity else -1), targets
 
 
 def _reader(variant: _Variant) -> Callable[[Path, ReadOptions], ReadResult]:
@@ -198,13 +203,19 @@ def _reader(variant: _Variant) -> Callable[[Path, ReadOptions], ReadResult]:
             if severity == 0:
                 target = -1
                 counts["not harmful with target"] += bool(targets)
+            elif severity == -1:
+                # Harm-P's train_v1.jsonl has one such row (memes_326, ["", "individual", "organization"]), counted
+                # in the official split size: it is kept, without harmfulness, and with its target as for any row.
+                target = targets[0] if targets else -1
+                counts["no harmfulness"] += 1
             else:
                 target = targets[0] if targets else -1
                 counts["harmful without target"] += not targets
                 counts["several targets"] += len(targets) > 1
             text = text_or_empty(row.get("text"))
             counts["no text"] += text == variant.no_text
-            labels = {"harmfulness": severity, "harmful": int(severity > 0), "target": target}
+            harmful = -1 if severity == -1 else int(severity > 0)
+            labels = {"harmfulness": severity, "harmful": harmful, "target": target}
             parsed.append((meme_id.strip(), split, Path(image.strip()).name, text, labels, origin))
 
         ids = [meme_id for meme_id, *_ in parsed]
@@ -256,6 +267,11 @@ def _notes(variant: _Variant, counts: Counter[str]) -> list[str]:
         notes.append(f"{counts['harmful without target']} harmful memes list no target (-1).")
     if counts["several targets"]:
         notes.append(f"{counts['several targets']} harmful memes list two or more targets; the first one is kept.")
+    if counts["no harmfulness"]:
+        notes.append(
+            f"{counts['no harmfulness']} memes have an empty harmfulness label (-1 for harmfulness and harmful); "
+            "their target is kept (the first one listed, -1 when none is)."
+        )
     return notes
 
 

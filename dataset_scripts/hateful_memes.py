@@ -5,13 +5,30 @@ Release layout: one JSON-lines file per split, `{train,dev_seen,dev_unseen,test_
 the phase-1 release had `dev.jsonl` and `test.jsonl`), next to `img/`. Each line has `id`, `img` (`img/05316.png`,
 relative to the release folder), `text` and, where labels were released, `label` (0/1). Some copies write `id` as an
 integer (losing the leading zero), others as the zero-padded string; the id is therefore taken from the image name.
+The image folder is found at any depth below the source by the names in `img` (`img/` next to the files is the usual
+one). A `label` is 0 or 1, as an integer, a string ("1") or an integral float (1.0, as pandas may write it); a
+boolean, NaN (which JSON readers accept), another float or another string is a bad row.
 """
 
 import os
 from collections import Counter
+from itertools import combinations
 from pathlib import Path, PurePosixPath
 
-from .common import Benchmark, Example, Problem, ReadOptions, ReadResult, Task, find_path, read_jsonl, text_or_empty
+from .common import (
+    IMAGE_FILE,
+    Benchmark,
+    Example,
+    Problem,
+    ReadOptions,
+    ReadResult,
+    Task,
+    class_index,
+    find_path,
+    locate_image_folder,
+    read_jsonl,
+    text_or_empty,
+)
 
 
 SPLITS = ("train", "dev_seen", "dev_unseen", "test_seen", "test_unseen")
@@ -69,12 +86,9 @@ def _split_files(source: Path) -> tuple[dict[str, Path], list[str]]:
 
 
 def _label(value: object) -> int:
-    """0 or 1 from the release's `label` (an integer; a string in some copies); ValueError for anything else."""
-    if isinstance(value, str) and value.strip() in ("0", "1"):
-        return int(value.strip())
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value in (0, 1):
-        return int(value)
-    raise ValueError(f"hateful label {value!r} is not 0 or 1")
+    """0 or 1 from the release's `label`: an integer, a string in some copies, an integral float such as 1.0; a
+    LabelError (a ValueError) naming the value for anything else (booleans, NaN, 0.5, "yes")."""
+    return class_index(value, "hateful label", 2, strings=True)
 
 
 def _same_id(meme_id: object, stem: str) -> bool:
@@ -85,11 +99,30 @@ def _same_id(meme_id: object, stem: str) -> bool:
     return text == stem
 
 
+def _shared_memes(examples: list[Example]) -> str:
+    """A note on the memes that appear in more than one split, counted per pair of splits."""
+    splits_of: dict[str, set[str]] = {}
+    for example in examples:
+        splits_of.setdefault(example.id, set()).add(example.split)
+    shared = [splits for splits in splits_of.values() if len(splits) > 1]
+    if not shared:
+        return "No meme appears in more than one split."
+    pairs: Counter[tuple[str, str]] = Counter()
+    for splits in shared:
+        pairs.update(combinations(sorted(splits, key=SPLITS.index), 2))
+    counts = "; ".join(
+        f"{first} and {second}: {count}"
+        for (first, second), count in sorted(pairs.items(), key=lambda item: tuple(SPLITS.index(split) for split in item[0]))
+    )
+    return (
+        f"{len(shared)} memes appear in more than one split ({counts}); each copy is kept, with the same id, in "
+        "each of its splits."
+    )
+
+
 def read(source: Path, options: ReadOptions) -> ReadResult:
     files, notes = _split_files(source)
     folder = next(iter(files.values())).parent
-    # normpath, not resolve: image paths stay under `source` as given (error messages name them relative to it).
-    images = Path(os.path.normpath(find_path(folder, ["img", "../images/img"], "image folder", LAYOUT)))
     result = ReadResult()
     unlabelled: Counter[str] = Counter()
     for split, path in files.items():
@@ -111,22 +144,28 @@ def read(source: Path, options: ReadOptions) -> ReadResult:
                 result.problems.append(Problem(origin, str(error)))
                 continue
             unlabelled[split] += label == -1
-            image = images.parent / relative
-            if not image.is_file() and (images / relative.name).is_file():
-                image = images / relative.name  # `img` without the `img/` folder
             result.examples.append(
                 Example(
                     id=relative.stem,
                     split=split,
-                    image=image,
+                    image=Path(relative.name),  # the file name; placed in the image folder below
                     text=text_or_empty(row.get("text")),
                     labels={"hateful": label},
                     origin=origin,
                 )
             )
+    # The usual places, relative to `source`: `img/` next to the annotation files, or mmf's `images/img/` next to its
+    # `annotations/`. normpath, not resolve: image paths stay under `source` as given.
+    annotations = os.path.relpath(folder, source)
+    candidates = [os.path.join(annotations, "img"), os.path.join(annotations, "..", "images", "img")]
+    names = {example.image.name for example in result.examples}
+    images = locate_image_folder(source, candidates, names, "image folder", LAYOUT, name_pattern=IMAGE_FILE)
+    for example in result.examples:
+        example.image = images / example.image.name
     result.notes = [
         f"One split per release file: {', '.join(f'`{split}`' for split in files)}. `dev_seen` and `dev_unseen` "
         "share memes, so an id is unique within a split only.",
+        _shared_memes(result.examples),
         "Ids are the image names (five digits, zero-padded), whether the release wrote them as strings or integers.",
         *notes,
     ]

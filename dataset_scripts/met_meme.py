@@ -2,20 +2,34 @@
 offensiveness and metaphor occurrence.
 
 Release layout: `label_E.csv` (one row per meme, label strings such as `4(sorrow)`), `E_text.csv` (the OCR text,
-multi-line quoted fields, many empty) and the images `Eimages/image_ (N).jpg` (the Kaggle archive nests them as
-`Eimages/Eimages/`). The release has no split: the benchmark uses the fixed 6/2/2 split of M3F, the files
-`avg_{train,val,test}_label_E.csv`, whose first column names each meme `E_image_ (N).jpg`. The meme's id is N.
+multi-line quoted fields, many empty) and the images `Eimages/image_ (N).jpg`, nested at different depths in
+different downloads (`Eimages/Eimages/` in the Kaggle archive, `Eimages/Eimages/Eimages/` in others): the image folder
+is the one below the source that holds the images named in `label_E.csv`, at any depth. The release has no split:
+the benchmark uses the fixed 6/2/2 split of M3F, the files `avg_{train,val,test}_label_E.csv`, whose first column
+names each meme `E_image_ (N).jpg`. The meme's id is N.
 """
 
 import re
 from pathlib import Path
 
-from .common import Benchmark, Example, LabelError, Problem, ReadOptions, ReadResult, Task, find_path, read_csv
+from .common import (
+    Benchmark,
+    Example,
+    LabelError,
+    Problem,
+    ReadOptions,
+    ReadResult,
+    Task,
+    find_path,
+    locate_image_folder,
+    read_csv,
+)
 
 
 LAYOUT = (
     "`label_E.csv`, `E_text.csv`, the split files `avg_{train,val,test}_label_E.csv` and the images "
-    "`Eimages/image_ (N).jpg` (or `Eimages/Eimages/`), all at the top of the folder or under `data/`."
+    "`Eimages/image_ (N).jpg` (at any depth: `Eimages/Eimages/`, `Eimages/Eimages/Eimages/` ...), the CSV files at "
+    "the top of the folder or under `data/`."
 )
 _METRICS = ("accuracy", "weighted_f1")
 TASKS = (
@@ -34,8 +48,19 @@ _COLUMNS = {
     "metaphor": ("metaphor occurrence", 0),
 }
 _SPLIT_FILES = {"train": "avg_train_label_E", "validation": "avg_val_label_E", "test": "avg_test_label_E"}
-_NAME = re.compile(r"image_ \((\d+)\)\.\w+")
-_LABEL = re.compile(r"(\d+)\s*(?:\(([^()]*)\))?")
+# ASCII digits only: `\d` would also match other scripts' digits, which int() accepts.
+_NAME = re.compile(r"image_ \(([0-9]+)\)\.\w+")
+_LABEL = re.compile(r"([0-9]+)\s*(?:\(([^()]*)\))?")
+# What the release's image names look like, loosely (to point at renamed or re-encoded images in an error).
+_LOOKALIKE = re.compile(r"(?:E_)?image_\s*\(\s*[0-9]+\s*\)\.\w+", re.IGNORECASE)
+_IMAGE_FOLDERS = (
+    "Eimages/Eimages",
+    "Eimages",
+    "Eimages/Eimages/Eimages",
+    "data/Eimages/Eimages",
+    "data/Eimages",
+    "data/Eimages/Eimages/Eimages",
+)
 _SHOWN_IDS = 20
 
 
@@ -52,7 +77,8 @@ def _image_id(name: str) -> str:
 
 
 def _label(value: str, task: Task, first: int) -> int:
-    """Class index of a label string `N(name)` or `N`; the name, when given, must be the class's."""
+    """Class index of a label string `N(name)` or `N` (N in ASCII digits); the name, when given, must be the class's.
+    Anything else (`1.5`, `-1`, `inf`, `NaN`, `1e3`, `true`) is a LabelError naming the value."""
     match = _LABEL.fullmatch(value.strip())
     if match is None:
         raise LabelError(f"{task.name} label {value!r} is not of the form 'N(name)' or 'N'")
@@ -131,9 +157,6 @@ def _read_texts(path: Path, result: ReadResult) -> dict[str, str]:
 def read(source: Path, options: ReadOptions) -> ReadResult:
     labels_path = _find(source, "label_E.csv", "annotation file")
     texts_path = _find(source, "E_text.csv", "text file")
-    images = find_path(
-        source, ["Eimages/Eimages", "Eimages", "data/Eimages/Eimages", "data/Eimages"], "image folder", LAYOUT
-    )
     result = ReadResult(
         notes=[
             "The split is the fixed 6/2/2 split of M3F (`avg_{train,val,test}_label_E.csv`); `val` is the "
@@ -172,13 +195,23 @@ def read(source: Path, options: ReadOptions) -> ReadResult:
             Example(
                 id=meme,
                 split=splits[meme][0],
-                image=images / row["file_name"].strip(),
+                image=Path(row["file_name"].strip()),  # the file name; placed in the image folder below
                 text=texts.get(meme, ""),
                 labels=labels,
                 origin=origin,
             )
         )
     result.examples.sort(key=lambda example: int(example.id))
+    images = locate_image_folder(
+        source,
+        _IMAGE_FOLDERS,
+        {example.image.name for example in result.examples},
+        "MET-Meme image folder",
+        LAYOUT,
+        name_pattern=_LOOKALIKE,
+    )
+    for example in result.examples:
+        example.image = images / example.image.name
 
     unlabelled = {
         split: [m for m, (s, _) in splits.items() if s == split and m not in labelled] for split in _SPLIT_FILES

@@ -4,11 +4,15 @@ sarcastic or not. MMSD2.0 is MMSD with its spurious cues removed and unreasonabl
 MMSD2.0 release: `text_json_final/{train,valid,test}.json` (also under `data/`), each one JSON array of objects
 `{"image_id": 915657464401580032, "text": "...", "label": 1}`. MMSD release: `text/{train,valid2,test2}.txt` (or the
 files without `text/`), one Python list literal per line, `['id', 'text', label]` in train and
-`['id', 'text', hashtag label, annotator label]` in valid2/test2. Both: the images `{id}.jpg` in one folder.
+`['id', 'text', hashtag label, annotator label]` in valid2/test2. Both: the images `{id}.jpg` in one folder, found
+at any depth below the source by the names the texts expect (`dataset_image/` is the usual one). A label is an integer
+0 or 1; a float with an integral value (1.0) is read as that integer; a boolean, a string, NaN or another float is a
+bad row.
 """
 
 import ast
 import json
+import re
 from pathlib import Path
 
 from .common import (
@@ -19,14 +23,20 @@ from .common import (
     ReadOptions,
     ReadResult,
     Task,
+    class_index,
     find_path,
+    locate_image_folder,
     read_text,
     text_or_empty,
 )
 
 
 _IMAGE_FOLDERS = ("dataset_image", "data/dataset_image", "images", "image")
-_IMAGES = "the images `{id}.jpg` in `dataset_image/`, `data/dataset_image/`, `images/` or `image/`"
+_IMAGES = (
+    "the images `{id}.jpg` in one folder, at any depth (usually `dataset_image/`, `data/dataset_image/`, `images/` or "
+    "`image/`)"
+)
+_IMAGE_NAME = re.compile(r"[0-9]+\.(?:jpe?g|png)", re.IGNORECASE)
 LAYOUT_MMSD2 = f"`text_json_final/{{train,valid,test}}.json` (or under `data/`) and {_IMAGES}."
 LAYOUT_MMSD = f"`text/train.txt`, `text/valid2.txt` and `text/test2.txt` (or without `text/`) and {_IMAGES}."
 TASKS = (
@@ -62,18 +72,22 @@ def _tweet_id(value: object) -> str:
 
 
 def _sarcasm(value: object) -> int:
+    """0 or 1 from an integer (or an integral float such as 1.0); LabelError naming the value otherwise."""
     if value is None:
         raise LabelError("sarcasm label missing")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise LabelError(f"sarcasm label {value!r} is not a class index")
-    if not 0 <= value < 2:
-        raise LabelError(f"sarcasm label {value!r} outside 0..1")
-    return value
+    return class_index(value, "sarcasm label", 2)
+
+
+def _place_images(source: Path, result: ReadResult, layout: str) -> None:
+    """Put each example's image, read as a bare file name, in the image folder that holds them."""
+    names = {example.image.name for example in result.examples}
+    images = locate_image_folder(source, _IMAGE_FOLDERS, names, "image folder", layout, name_pattern=_IMAGE_NAME)
+    for example in result.examples:
+        example.image = images / example.image.name
 
 
 def read_mmsd2(source: Path, options: ReadOptions) -> ReadResult:
     folder = find_path(source, ["text_json_final", "data/text_json_final"], "MMSD2.0 text folder", LAYOUT_MMSD2)
-    images = find_path(source, _IMAGE_FOLDERS, "image folder", LAYOUT_MMSD2)
     result = ReadResult(
         notes=[
             "`valid.json` is the `validation` split.",
@@ -105,12 +119,12 @@ def read_mmsd2(source: Path, options: ReadOptions) -> ReadResult:
                 result.problems.append(Problem(origin, str(error)))
                 continue
             text = text_or_empty(row.get("text"))
-            result.examples.append(Example(tweet, split, images / f"{tweet}.jpg", text, {"sarcasm": label}, origin))
+            result.examples.append(Example(tweet, split, Path(f"{tweet}.jpg"), text, {"sarcasm": label}, origin))
+    _place_images(source, result, LAYOUT_MMSD2)
     return result
 
 
 def read_mmsd(source: Path, options: ReadOptions) -> ReadResult:
-    images = find_path(source, _IMAGE_FOLDERS, "image folder", LAYOUT_MMSD)
     result = ReadResult(
         notes=[
             "`valid2.txt` is the `validation` split and `test2.txt` the `test` split.",
@@ -150,7 +164,8 @@ def read_mmsd(source: Path, options: ReadOptions) -> ReadResult:
                 continue
             if size == 4 and row[-2] != row[-1]:
                 disagree[split] += 1
-            result.examples.append(Example(tweet, split, images / f"{tweet}.jpg", row[1], {"sarcasm": label}, origin))
+            result.examples.append(Example(tweet, split, Path(f"{tweet}.jpg"), row[1], {"sarcasm": label}, origin))
+    _place_images(source, result, LAYOUT_MMSD)
     counts = ", ".join(f"{split} {dropped[split]} of {parsed[split]}" for split in _MMSD_FILES)
     result.notes.append(
         "As in Cai et al.'s code, posts whose whitespace-separated tokens include any of "

@@ -2,8 +2,10 @@
 
 Release layout, the same for both sets: `labelResultAll.txt` (a header line starting with `ID`, then one line per
 post: the integer id and, tab-separated, `text_label,image_label` once in MVSA-Single and once per annotator, three
-times, in MVSA-Multiple) and `data/{ID}.jpg` with the tweet text in `data/{ID}.txt`. The text files are not all
-UTF-8, so they are decoded with the UTF-8 -> Windows-1252 -> Latin-1 fallback of `common.read_text`.
+times, in MVSA-Multiple) and `data/{ID}.jpg` with the tweet text in `data/{ID}.txt` (the post folder may be nested
+deeper, e.g. `data/data/`: it is the folder below the label file's that holds the images the labels name). The text
+files are not all UTF-8, so they are decoded with the UTF-8 -> Windows-1252 -> Latin-1 fallback of
+`common.read_text`. A label is one of the three class names (any case); anything else is a bad row.
 
 The release has one label per modality (per annotator in Multiple) and no split. The usual rule of Xu & Mao
 (MultiSentiNet, CIKM 2017) gives one label per post: in Multiple, first a majority vote (2 of 3) per modality; then
@@ -24,6 +26,7 @@ from .common import (
     ReadResult,
     Task,
     find_path,
+    locate_image_folder,
     read_text,
     stratified_split,
 )
@@ -39,13 +42,14 @@ TASKS = (
     ),
 )
 _ID = re.compile(r"[0-9]+")
+_IMAGE_NAME = re.compile(r"[0-9]+\.(?:jpe?g|png)", re.IGNORECASE)
 _ANNOTATORS = {"Single": 1, "Multiple": 3}
 _OTHER = {"Single": "Multiple", "Multiple": "Single"}
 
 
 _FILES = (
-    "and `data/{ID}.jpg` with `data/{ID}.txt` (the tweet), at the top of the source folder or one level down in a "
-    "folder such as `MVSA_%s`, `MVSA-%s` or `MVSA`."
+    "and `data/{ID}.jpg` with `data/{ID}.txt` (the tweet; `data/` may be nested deeper), at the top of the source "
+    "folder or one level down in a folder such as `MVSA_%s`, `MVSA-%s` or `MVSA`."
 )
 LAYOUT_SINGLE = (
     "`labelResultAll.txt` (a header line, then `ID<TAB>text_label,image_label` per post; labels positive, neutral, "
@@ -95,16 +99,17 @@ def _combine(text: int, image: int) -> int | None:
 
 
 def _read(source: Path, options: ReadOptions, kind: str, layout: str) -> ReadResult:
-    """Read one MVSA set: parse the labels, apply the label rule, read the kept posts' texts, split them."""
+    """Read one MVSA set: parse the labels, apply the label rule, find the post folder, read the kept posts' texts,
+    split them."""
     labels_path = find_path(
         source,
         ["labelResultAll.txt", *(f"{folder}/labelResultAll.txt" for folder in _folders(kind))],
         "label file",
         layout,
     )
-    data = find_path(labels_path.parent, ["data"], "post folder", layout)
     annotators = _ANNOTATORS[kind]
     result = ReadResult()
+    kept: list[tuple[str, int, str]] = []  # (id, label, origin) of the posts the label rule keeps
     no_majority = conflicting = 0
     header = True
     for number, line in enumerate(read_text(labels_path).splitlines(), start=1):
@@ -139,14 +144,22 @@ def _read(source: Path, options: ReadOptions, kind: str, layout: str) -> ReadRes
         if label is None:
             conflicting += 1
             continue
+        kept.append((post_id, label, origin))
+
+    # Searched below the label file's folder only: a download may hold MVSA-Single and MVSA-Multiple side by side,
+    # and their post ids overlap.
+    names = {f"{post_id}.jpg" for post_id, _, _ in kept}
+    data = locate_image_folder(labels_path.parent, ["data"], names, "post folder", layout, name_pattern=_IMAGE_NAME)
+    shown = data.relative_to(source).as_posix()
+    for post_id, label, origin in kept:
         text_path = data / f"{post_id}.txt"
         try:
             text = read_text(text_path).rstrip()
         except FileNotFoundError:
-            result.problems.append(Problem(origin, f"text file 'data/{text_path.name}' not found"))
+            result.problems.append(Problem(origin, f"text file '{shown}/{text_path.name}' not found"))
             continue
         except OSError as error:
-            result.problems.append(Problem(origin, f"text file 'data/{text_path.name}' cannot be read ({error})"))
+            result.problems.append(Problem(origin, f"text file '{shown}/{text_path.name}' cannot be read ({error})"))
             continue
         result.examples.append(
             Example(

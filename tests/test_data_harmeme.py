@@ -3,6 +3,7 @@ import json
 import pytest
 from data_fixtures import write_image
 
+from memekit.cli import main as cli_main
 from memekit.data import BadInputError, load_benchmark, prepare_benchmark
 
 
@@ -252,3 +253,58 @@ def test_missing_annotation_files(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="Annotations/Harm-C/\\{train,val,test\\}.jsonl"):
         prepare_benchmark("harmeme-c", tmp_path / "empty", tmp_path / "out")
+
+
+# Harm-P's train_v1.jsonl holds one meme with an empty severity, counted in the official split size (2,938).
+EMPTY_SEVERITY = meme("memes_326", ["", "individual", "organization"], "the release leaves its harmfulness empty")
+
+
+def test_harm_p_row_with_an_empty_harmfulness_is_kept(tmp_path):
+    harm_p = {**HARM_P, "train": [*HARM_P["train"][:3], EMPTY_SEVERITY, *HARM_P["train"][3:]]}
+    release = write_momenta(tmp_path / "release", harm_p=harm_p)
+    out = tmp_path / "out"
+    assert cli_main(["data", "prepare", "harmeme-p", "--source", str(release), "--output", str(out)]) == 0
+    train = load_benchmark("harmeme-p", out)["train"]
+    assert len(train) == 8 and train["id"][3] == "memes_326"
+    assert train["harmfulness"][3] == -1 and train["harmful"][3] == -1
+    assert train["target"][3] == 0  # the first target listed, as for harmful memes: individual
+    assert train["harmfulness"][:3] == [0, 1, 2] and train["target"][4:] == [0, -1, -1, 3]
+    card = (out / "README.md").read_text()
+    assert (
+        "1 memes have an empty harmfulness label (-1 for harmfulness and harmful); their target is kept (the first "
+        "one listed, -1 when none is)."
+    ) in card
+    assert "| (no label: -1) | 1 | 0 | 0 |" in card  # in the class counts of harmfulness and harmful
+    assert "1 harmful memes list two or more targets" in card  # memes_4 only: memes_326 is not known harmful
+    assert "No row was dropped as unconvertible (bad input)." in card
+
+
+def test_empty_harmfulness_without_a_target(tmp_path):
+    harm_c = {**HARM_C, "val": [*HARM_C["val"], meme("covid_memes_15", ["  "], "no labels at all")]}
+    dataset = convert("harmeme-c", write_momenta(tmp_path / "release", harm_c=harm_c), tmp_path)
+    assert dataset["validation"][2]["harmfulness"] == dataset["validation"][2]["target"] == -1
+
+
+@pytest.mark.parametrize(
+    "labels, fragment",
+    [
+        (["inf"], "unknown harmfulness 'inf'"),
+        (["NaN"], "unknown harmfulness 'NaN'"),
+        (["1.5"], "unknown harmfulness '1.5'"),
+        (["-0.5"], "unknown harmfulness '-0.5'"),
+        (["1e3"], "unknown harmfulness '1e3'"),
+        (["true"], "unknown harmfulness 'true'"),
+        ([1], "`labels` must be a non-empty list of strings, got [1]"),
+        ([True], "`labels` must be a non-empty list of strings, got [True]"),
+        ([float("nan")], "`labels` must be a non-empty list of strings, got [nan]"),  # written as JSON NaN
+        (["very harmful", "1.0"], "unknown target '1.0'"),
+        ("very harmful", "`labels` must be a non-empty list of strings, got 'very harmful'"),
+    ],
+)
+def test_odd_label_values_are_bad_rows(tmp_path, labels, fragment):
+    harm_p = {**HARM_P, "val": [HARM_P["val"][0], meme("memes_9", labels, "UNK")]}
+    release = write_momenta(tmp_path / "release", harm_p=harm_p)
+    with pytest.raises(BadInputError, match="^1 rows") as error:
+        prepare_benchmark("harmeme-p", release, tmp_path / "out")
+    assert f"val_v1.jsonl:2: {fragment}" in str(error.value)
+    assert len(convert("harmeme-p", release, tmp_path, skip_bad=True)["validation"]) == 1

@@ -76,6 +76,10 @@ def test_splits_labels_ids_and_texts(tmp_path, style):
     assert "One split per release file: `train`, `dev_seen`, `dev_unseen`, `test_seen`, `test_unseen`." in card
     assert "Rows without a label (-1 for `hateful`): test_unseen 2." in card
     assert "on `test_seen`" in card and "dev_seen" in card
+    assert (
+        "1 memes appear in more than one split (train and dev_seen: 1; train and dev_unseen: 1; dev_seen and "
+        "dev_unseen: 1); each copy is kept, with the same id, in each of its splits."
+    ) in card
 
 
 def test_any_subset_of_the_files(tmp_path):
@@ -127,8 +131,8 @@ def replace(index, row):
 @pytest.mark.parametrize(
     "change, fragment",
     [
-        (replace(1, meme(5316, 2, "x")), "hateful label 2 is not 0 or 1"),
-        (replace(1, meme(5316, "yes", "x")), "hateful label 'yes' is not 0 or 1"),
+        (replace(1, meme(5316, 2, "x")), "hateful label 2 outside 0..1"),
+        (replace(1, meme(5316, "yes", "x")), "hateful label 'yes' is not a class index"),
         (replace(1, {**meme(5316, 1, "x"), "id": 5317}), "id 5317 does not match the image 'img/05316.png'"),
         (replace(1, {"id": 5316, "label": 1, "text": "x"}), "no image name in `img`"),
         (replace(1, '{"id":5316,"img":"img\\/05316.png",'), "not valid JSON"),
@@ -163,3 +167,62 @@ def test_missing_annotation_files(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="dev_seen.jsonl"):
         prepare_benchmark("hateful-memes", tmp_path / "empty", tmp_path / "out")
+
+
+def test_shared_memes_are_counted_per_pair_of_splits(tmp_path):
+    shared = [meme(6001, 0, "shared one"), meme(6002, 1, "shared two")]
+    release = {
+        "train": RELEASE["train"][1:],
+        "dev_seen": [*shared, meme(3001, 1, "dev text")],
+        "dev_unseen": [*shared, meme(3002, 0, "unseen dev text")],
+        "test_seen": RELEASE["test_seen"],
+    }
+    dataset = convert(write_release(tmp_path / "data", release=release), tmp_path)
+    assert dataset["dev_seen"]["id"][:2] == dataset["dev_unseen"]["id"][:2] == ["06001", "06002"]
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "2 memes appear in more than one split (dev_seen and dev_unseen: 2);" in card
+
+
+def test_disjoint_files_say_so(tmp_path):
+    release = {"train": RELEASE["train"], "test_seen": RELEASE["test_seen"]}
+    convert(write_release(tmp_path / "data", release=release), tmp_path)
+    assert "No meme appears in more than one split." in (tmp_path / "out" / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "label, fragment",
+    [
+        (float("nan"), "hateful label nan is not a class index (not a finite number"),  # JSON NaN, which json reads
+        (float("inf"), "hateful label inf is not a class index (not a finite number"),
+        (0.5, "hateful label 0.5 is not a class index (not an integer"),
+        (True, "hateful label True is not a class index (a boolean"),
+        ("1.5", "hateful label '1.5' is not a class index"),
+        ("true", "hateful label 'true' is not a class index"),
+        ("1e3", "hateful label '1e3' is not a class index"),
+        (-0.5, "hateful label -0.5 is not a class index"),
+        ([1], "hateful label [1] is not a class index (a list"),
+    ],
+)
+def test_odd_label_values_are_bad_rows(tmp_path, label, fragment):
+    train = [*RELEASE["train"][:2], meme(42, label, "NaN"), *RELEASE["train"][3:]]
+    release = write_release(tmp_path / "data", release={**RELEASE, "train": train})
+    with pytest.raises(BadInputError, match="^1 rows") as error:
+        prepare_benchmark("hateful-memes", release, tmp_path / "out")
+    assert f"train.jsonl:3: {fragment}" in str(error.value)
+    assert convert(release, tmp_path, skip_bad=True)["train"]["id"] == ["01234", "05316", "90210", "00007", "00800"]
+
+
+def test_integral_floats_and_digit_strings_are_labels(tmp_path):
+    train = [meme(1234, 0.0, "a"), meme(5316, 1.0, "b"), meme(42, "1", "c"), meme(90210, " 0 ", "d")]
+    dataset = convert(write_release(tmp_path / "data", release={"train": train}), tmp_path)
+    assert dataset["train"]["hateful"] == [0, 1, 1, 0]
+
+
+@pytest.mark.parametrize("images", ["data/img", "hateful_memes/img/img", "archive/hateful_memes/data/img"])
+def test_image_folder_at_any_depth(tmp_path, images):
+    root = tmp_path / "release"
+    write_release(root, images="staging")
+    (root / images).parent.mkdir(parents=True, exist_ok=True)
+    (root / "staging" / "img").rename(root / images)
+    dataset = convert(root, tmp_path)
+    assert len(dataset["train"]) == 6 and dataset["train"][1]["image"].size == (24, 20)

@@ -1,10 +1,13 @@
+import codecs
 import csv
+import re
 
 import pytest
 import yaml
 from data_fixtures import write_image
 from helpers import run_fresh_python
 
+from memekit.cli import main as cli_main
 from memekit.convert.cdglt import CDGLT_TASK_LABELS
 from memekit.data import BadInputError, load_benchmark, prepare_benchmark
 from memekit.dataset_scripts import BENCHMARKS
@@ -224,3 +227,93 @@ def test_missing_files_and_columns(release, tmp_path):
     (release / "label_E.csv").write_text("file_name,sentiment category\nimage_ (0).jpg,4(sorrow)\n")
     with pytest.raises(ValueError, match="no columns \\['sentiment degree', 'intention detection'"):
         prepare_benchmark("met-meme", release, tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    "images",
+    [
+        "Eimages",
+        "Eimages/Eimages",
+        "Eimages/Eimages/Eimages",  # one level deeper than the Kaggle archive
+        "MET-Meme/Eimages/Eimages/Eimages/Eimages",  # no usual place: found by the file names
+    ],
+)
+def test_images_at_any_depth(tmp_path, images):
+    release = write_release(tmp_path / "met", images=images)
+    out = tmp_path / "out"
+    assert cli_main(["data", "prepare", "met-meme", "--source", str(release), "--output", str(out)]) == 0
+    dataset = load_benchmark("met-meme", out)
+    assert {split: len(rows) for split, rows in dataset.items()} == {"train": 7, "validation": 2, "test": 3}
+    assert dataset["train"][0]["image"].size == (24, 20)
+    assert "No row was dropped as unconvertible (bad input)." in (out / "README.md").read_text()
+
+
+def test_the_folder_holding_the_images_wins_over_a_usual_one_with_strays(tmp_path):
+    release = write_release(tmp_path / "met", images="Eimages/Eimages/Eimages")
+    write_image(release / "Eimages" / name(0), seed=99, size=(50, 50))  # a stray copy in a usual place
+    dataset = load_benchmark("met-meme", prepare_benchmark("met-meme", release, tmp_path / "out"))
+    assert dataset["train"][0]["image"].size == (24, 20)
+
+
+def test_missing_images_name_the_folders_searched_and_lookalikes(tmp_path):
+    release = write_release(tmp_path / "met")
+    for path in (release / "Eimages" / "Eimages").iterdir():
+        path.rename(path.with_suffix(".png"))
+    with pytest.raises(FileNotFoundError) as error:
+        prepare_benchmark("met-meme", release, tmp_path / "out")
+    message = str(error.value)
+    assert "No MET-Meme image folder in" in message and "(such as 'image_ (0).jpg')" in message
+    assert "is in 'Eimages/Eimages', 'Eimages', 'Eimages/Eimages/Eimages', 'data/Eimages/Eimages'" in message
+    assert "'Eimages/Eimages' (13 files such as 'image_ (0).png')" in message
+    assert "Expected layout: `label_E.csv`" in message
+
+    for path in (release / "Eimages" / "Eimages").iterdir():
+        path.unlink()
+    with pytest.raises(FileNotFoundError, match="No folder below the source holds files that look like its images"):
+        prepare_benchmark("met-meme", release, tmp_path / "out")
+
+
+@pytest.mark.parametrize("value", ["inf", "NaN", "1.5", "-0.5", "1e3", "true", "", "٤(sorrow)"])
+def test_odd_label_values_are_bad_rows(tmp_path, value):
+    release = write_release(tmp_path / "met", labels=relabel(9, 0, value))
+    with pytest.raises(BadInputError, match="^1 rows") as error:
+        prepare_benchmark("met-meme", release, tmp_path / "out")
+    # label_E.csv sorts 9 after 0, 1, 10, 11, 12, 2, ... 8: the 13th data row, line 14.
+    assert f"label_E.csv:14: sentiment label {value!r} is not of the form 'N(name)' or 'N'" in str(error.value)
+    dataset = load_benchmark("met-meme", prepare_benchmark("met-meme", release, tmp_path / "out", skip_bad=True))
+    assert dataset["test"]["id"] == ["10", "11"]
+
+
+@pytest.mark.parametrize("value", ["inf", "1.5", "-1", "true"])
+def test_odd_binary_label_values_are_bad_rows(tmp_path, value):
+    release = write_release(tmp_path / "met", labels=relabel(3, 4, value))
+    with pytest.raises(BadInputError, match=f"label_E.csv:8: metaphor label {re.escape(repr(value))} is not of"):
+        prepare_benchmark("met-meme", release, tmp_path / "out")
+
+
+def reencode(folder, bom, encoding):
+    for path in folder.glob("*.csv"):
+        path.write_bytes(bom + path.read_text(encoding="utf-8").encode(encoding))
+
+
+@pytest.mark.parametrize(
+    "bom, encoding",
+    [(b"", "utf-16"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"), (b"", "utf-8-sig")],
+)
+def test_utf16_and_utf8_bom_csv_files(tmp_path, bom, encoding):
+    release = write_release(tmp_path / "met")
+    reencode(release, bom, encoding)
+    dataset = load_benchmark("met-meme", prepare_benchmark("met-meme", release, tmp_path / "out"))
+    assert dataset["train"]["text"] == [TEXTS[number] for number in range(7)]
+    assert dataset["train"]["sentiment"] == [3, 0, 6, 1, 2, 4, 5]
+
+
+def test_text_file_problems_name_the_physical_line(tmp_path):
+    release = write_release(tmp_path / "met")
+    # E_text.csv: the header, then 12 rows over 15 lines (10's text spans 3 lines, 4's 2); a blank line; a bad row.
+    with open(release / "E_text.csv", "a", newline="") as file:
+        file.write("\r\nimage_ (x).jpg,a bad name\r\n")
+    reencode(release, codecs.BOM_UTF16_LE, "utf-16-le")
+    with pytest.raises(BadInputError, match="^1 rows") as error:
+        prepare_benchmark("met-meme", release, tmp_path / "out")
+    assert "E_text.csv:18: image name 'image_ (x).jpg' is not of the form" in str(error.value)

@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import pytest
 from data_fixtures import write_image
@@ -253,6 +254,71 @@ def test_mmsd_missing_files(tmp_path):
     (release / "text" / "valid2.txt").unlink()
     with pytest.raises(FileNotFoundError, match="'text/valid2.txt', 'valid2.txt'. Expected layout"):
         prepare_benchmark("mmsd", release, tmp_path / "out")
-    (tmp_path / "no_images" / "text").mkdir(parents=True)
-    with pytest.raises(FileNotFoundError, match="No image folder.*dataset_image"):
-        prepare_benchmark("mmsd", tmp_path / "no_images", tmp_path / "out")
+    no_images = write_mmsd(tmp_path / "no_images", images="staging")
+    shutil.rmtree(no_images / "staging")
+    with pytest.raises(FileNotFoundError, match="No image folder.*'dataset_image', 'data/dataset_image'"):
+        prepare_benchmark("mmsd", no_images, tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    "label, fragment",
+    [
+        (float("nan"), "sarcasm label nan is not a class index (not a finite number"),  # json.dumps writes NaN
+        (float("inf"), "sarcasm label inf is not a class index (not a finite number"),  # ... and Infinity
+        (1.5, "sarcasm label 1.5 is not a class index (not an integer"),
+        (-0.5, "sarcasm label -0.5 is not a class index (not an integer"),
+        (1e3, "sarcasm label 1000.0 outside 0..1"),
+        ("true", "sarcasm label 'true' is not a class index (a string"),
+        (None, "sarcasm label missing"),
+    ],
+)
+def test_mmsd2_odd_label_values_are_bad_rows(tmp_path, label, fragment):
+    release = write_mmsd2(tmp_path / "MMSD2.0", rows=change2("train", 2, label=label))
+    with pytest.raises(BadInputError, match="^1 rows") as error:
+        prepare_benchmark("mmsd2", release, tmp_path / "out")
+    assert f"train.json:#2: {fragment}" in str(error.value)
+    dataset = load_benchmark("mmsd2", prepare_benchmark("mmsd2", release, tmp_path / "out", skip_bad=True))
+    assert counts(dataset)["train"] == 7
+
+
+def test_mmsd2_integral_float_labels_are_read(tmp_path):
+    release = write_mmsd2(tmp_path / "MMSD2.0", rows=change2("train", 0, label=1.0))
+    dataset = load_benchmark("mmsd2", prepare_benchmark("mmsd2", release, tmp_path / "out"))
+    assert dataset["train"]["sarcasm"][0] == 1
+
+
+@pytest.mark.parametrize(
+    "line, fragment",
+    [
+        ("['820000000000000099', 'x', 1, 1.5]", "sarcasm label 1.5 is not a class index (not an integer"),
+        ("['820000000000000099', 'x', 1, True]", "sarcasm label True is not a class index (a boolean"),
+        ("['820000000000000099', 'x', 1, '1']", "sarcasm label '1' is not a class index (a string"),
+        ("['820000000000000099', 'x', 1, -1]", "sarcasm label -1 outside 0..1"),
+    ],
+)
+def test_mmsd_odd_label_values_are_bad_rows(tmp_path, line, fragment):
+    release = write_mmsd(tmp_path / "MMSD", extra_lines={"valid2.txt": [line]})
+    with pytest.raises(BadInputError, match="^1 rows") as error:
+        prepare_benchmark("mmsd", release, tmp_path / "out")
+    assert f"valid2.txt:4: {fragment}" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "images", ["data/dataset_image/dataset_image", "dataset_image/images/part1", "downloads/MMSD images"]
+)
+def test_images_at_any_depth(tmp_path, images):
+    release2 = write_mmsd2(tmp_path / "MMSD2.0", images=images)
+    assert counts(load_benchmark("mmsd2", prepare_benchmark("mmsd2", release2, tmp_path / "out2")))["train"] == 8
+    release = write_mmsd(tmp_path / "MMSD", images=images)
+    (release / "dataset_image").mkdir(exist_ok=True)  # an empty usual folder does not stop the search
+    assert counts(load_benchmark("mmsd", prepare_benchmark("mmsd", release, tmp_path / "out")))["train"] == 8
+
+
+def test_no_images_anywhere_names_lookalikes(tmp_path):
+    release = write_mmsd2(tmp_path / "MMSD2.0", images="dataset_image")
+    for path in (release / "dataset_image").iterdir():
+        path.rename(path.with_name("x" + path.name))
+    with pytest.raises(FileNotFoundError) as error:
+        prepare_benchmark("mmsd2", release, tmp_path / "out")
+    assert "none of the 13 images the annotations name (such as '819287386312032256.jpg')" in str(error.value)
+    assert "No folder below the source holds files that look like its images." in str(error.value)

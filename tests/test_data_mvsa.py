@@ -263,3 +263,58 @@ def test_missing_label_file_and_post_folder(tmp_path):
     (tmp_path / "no_data" / "MVSA_Multiple" / "labelResultAll.txt").write_text("ID\ttext,image\n")
     with pytest.raises(FileNotFoundError, match="No post folder .*'data'"):
         prepare_benchmark("mvsa-multiple", tmp_path / "no_data", tmp_path / "out")
+
+
+@pytest.mark.parametrize("value", ["inf", "NaN", "1.5", "-0.5", "1e3", "true", "1", ""])
+def test_odd_label_values_are_bad_rows(tmp_path, value):
+    lines = single_lines()[0]
+    lines[2] = f"3\tpositive,{value}"
+    root = write_release(tmp_path / "MVSA_Single", lines)
+    with pytest.raises(BadInputError, match="^1 rows") as error:
+        prepare_benchmark("mvsa-single", root, tmp_path / "out")
+    assert f"labelResultAll.txt:4: label {value!r} is not one of" in str(error.value)
+    dataset = load_benchmark("mvsa-single", prepare_benchmark("mvsa-single", root, tmp_path / "out", skip_bad=True))
+    assert "3" not in rows_by_id(dataset) and len(rows_by_id(dataset)) == 29
+
+
+def test_blank_lines_count_in_line_numbers(tmp_path):
+    lines = single_lines()[0]
+    lines[3] = "4\thappy,positive"
+    root = write_release(tmp_path / "MVSA_Single", [*lines[:2], "", "  ", *lines[2:]])
+    with pytest.raises(BadInputError, match="labelResultAll.txt:7: label 'happy'"):
+        prepare_benchmark("mvsa-single", root, tmp_path / "out")
+
+
+@pytest.mark.parametrize("folder", ["data/data", "data/MVSA_Single/data"])
+def test_post_folder_nested_deeper(tmp_path, folder):
+    root = write_release(tmp_path / "MVSA_Single", single_lines()[0])
+    (root / "data").rename(tmp_path / "moved")
+    (root / folder).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "moved").rename(root / folder)
+    dataset = load_benchmark("mvsa-single", prepare_benchmark("mvsa-single", root, tmp_path / "out"))
+    rows = rows_by_id(dataset)
+    assert len(rows) == 30 and rows["5"]["text"] == "café – “quoted”"
+    (root / folder / "7.txt").unlink()
+    with pytest.raises(BadInputError, match=f"text file '{folder}/7.txt' not found"):
+        prepare_benchmark("mvsa-single", root, tmp_path / "out2")
+
+
+def test_single_and_multiple_side_by_side(tmp_path):
+    source = tmp_path / "download"
+    write_release(source / "MVSA_Single", single_lines()[0])
+    header = "ID\ttext,image\ttext,image\ttext,image"
+    write_release(source / "MVSA_Multiple", multiple_lines()[0], header=header)
+    (source / "MVSA_Single" / "data").rename(source / "MVSA_Single" / "posts")  # not the usual name
+    (source / "MVSA_Multiple" / "data" / "5.txt").write_text("a Multiple tweet")
+    dataset = load_benchmark("mvsa-single", prepare_benchmark("mvsa-single", source, tmp_path / "out"))
+    assert sum(len(rows) for rows in dataset.values()) == 30
+    # The images come from MVSA_Single's folder, never from MVSA_Multiple's (their ids overlap).
+    assert rows_by_id(dataset)["5"]["text"] == "café – “quoted”"
+
+
+def test_no_post_folder_names_what_was_searched(tmp_path):
+    root = write_release(tmp_path / "MVSA_Single", single_lines()[0])
+    for path in (root / "data").glob("*.jpg"):
+        path.unlink()
+    with pytest.raises(FileNotFoundError, match="No post folder in .*none of the 30 images .*such as '1.jpg'.*'data'"):
+        prepare_benchmark("mvsa-single", root, tmp_path / "out")

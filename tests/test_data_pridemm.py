@@ -1,4 +1,6 @@
+import codecs
 import csv
+import re
 
 import pytest
 from data_fixtures import write_image, write_truncated_jpeg
@@ -119,3 +121,81 @@ def test_missing_annotation_file(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="PrideMM.csv"):
         prepare_benchmark("pridemm", tmp_path / "empty", tmp_path / "out")
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "1.5", "-0.5", "1e3", "true", "0x1", "+1", "١"])
+@pytest.mark.parametrize("column", [1, 3])  # hate, stance
+def test_odd_label_values_are_bad_rows(tmp_path, value, column):
+    rows = list(ROWS)
+    rows[2] = (*rows[2][:column], value, *rows[2][column + 1 :])
+    release = write_release(tmp_path / "PrideMM", rows=rows)
+    task = HEADER[column]
+    with pytest.raises(BadInputError, match="^1 rows") as error:
+        prepare_benchmark("pridemm", release, tmp_path / "out")
+    assert f"PrideMM.csv:4: {task} label {value!r} is not a class index" in str(error.value)
+    dataset = load_benchmark("pridemm", prepare_benchmark("pridemm", release, tmp_path / "out", skip_bad=True))
+    assert "img_3" not in dataset["train"]["id"] and len(dataset["train"]) == 7
+
+
+@pytest.mark.parametrize("value", ["NaN", "NA", ""])
+def test_missing_value_markers_are_bad_rows_except_for_target(tmp_path, value):
+    rows = list(ROWS)
+    rows[2] = (rows[2][0], value, *rows[2][2:])
+    release = write_release(tmp_path / "PrideMM", rows=rows)
+    with pytest.raises(BadInputError, match=re.escape(f"PrideMM.csv:4: hate label missing ({value!r})")):
+        prepare_benchmark("pridemm", release, tmp_path / "out")
+
+
+def test_integral_decimals_as_pandas_writes_them_are_read_as_integers(tmp_path):
+    rows = [(name, *(f"{cell}.0" if cell.isdigit() else cell for cell in labels), split, text)
+            for name, *labels, split, text in ROWS]  # fmt: skip
+    release = write_release(tmp_path / "PrideMM", rows=rows)
+    dataset = load_benchmark("pridemm", prepare_benchmark("pridemm", release, tmp_path / "out"))
+    assert dataset["train"]["target"] == [-1, 2, 0, -1, 1, -1, 3, -1]
+    assert dataset["train"]["stance"][:3] == [1, 2, 2]
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "13 rows write a label as a decimal such as `1.0`; it is read as the integer." in card
+
+
+def test_bad_label_after_multi_line_text_and_blank_lines_names_the_physical_line(tmp_path):
+    rows = list(ROWS)
+    rows[6] = (rows[6][0], "2", *rows[6][2:])  # img_7: hate 2
+    release = write_release(tmp_path / "PrideMM", rows=rows)
+    lines = (release / "PrideMM.csv").read_bytes().split(b"\r\n")
+    # Line 1 is the header, img_1..img_4 lines 2-5, img_5 (a two-line text) lines 6-7; two blank lines 8-9 come next,
+    # so img_6 is on line 10 and img_7 on line 11.
+    (release / "PrideMM.csv").write_bytes(b"\r\n".join([*lines[:6], b"", b"", *lines[6:]]))
+    with pytest.raises(BadInputError, match="^1 rows") as error:
+        prepare_benchmark("pridemm", release, tmp_path / "out")
+    assert "PrideMM.csv:11: hate label '2' outside 0..1" in str(error.value)
+    dataset = load_benchmark("pridemm", prepare_benchmark("pridemm", release, tmp_path / "out", skip_bad=True))
+    assert dataset["train"]["text"][4] == 'a caption\nover two lines, with "quotes"'
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-8-sig"])
+def test_utf16_and_utf8_bom_csv(tmp_path, encoding):
+    release = write_release(tmp_path / "PrideMM")
+    text = (release / "PrideMM.csv").read_text(encoding="utf-8")
+    bom = {"utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE}.get(encoding, b"")
+    (release / "PrideMM.csv").write_bytes(bom + text.encode(encoding))
+    dataset = load_benchmark("pridemm", prepare_benchmark("pridemm", release, tmp_path / "out"))
+    assert dataset["train"]["text"][6] == "café, naïve, 🌈"
+    assert dataset["train"]["hate"] == [0, 1, 1, 0, 1, 0, 1, 0]
+
+
+@pytest.mark.parametrize("images", ["Images/Images", "PrideMM_Images/Images/Images"])
+def test_images_nested_deeper(tmp_path, images):
+    release = write_release(tmp_path / "PrideMM")
+    (release / "Images").rename(tmp_path / "moved")
+    (release / images).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "moved").rename(release / images)
+    dataset = load_benchmark("pridemm", prepare_benchmark("pridemm", release, tmp_path / "out"))
+    assert len(dataset["train"]) == 8 and dataset["train"][0]["image"].size == (24, 20)
+
+
+def test_no_images_names_the_folders_searched(tmp_path):
+    release = write_release(tmp_path / "PrideMM")
+    for path in (release / "Images").iterdir():
+        path.rename(path.with_suffix(".jpg"))
+    with pytest.raises(FileNotFoundError, match="none of the 13 images .*'Images', 'images'.*'Images' \\(13 files"):
+        prepare_benchmark("pridemm", release, tmp_path / "out")
